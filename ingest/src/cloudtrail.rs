@@ -1,0 +1,429 @@
+//! AWS CloudTrail events to Arrow.
+//!
+//! # Columns (after the [common columns](crate::schema))
+//! Top-level CloudTrail fields keep their CloudTrail names and get a type:
+//! `eventVersion`, `eventTime` (timestamp), `eventSource`, `eventName`, `awsRegion`,
+//! `sourceIPAddress`, `userAgent`, `errorCode`, `errorMessage`, `requestID`, `eventID`,
+//! `eventType`, `eventCategory`, `apiVersion`, `readOnly` (bool), `managementEvent` (bool),
+//! `recipientAccountId`, `sharedEventID`, `vpcEndpointId`, `sessionCredentialFromConsole`,
+//! and `userIdentity`, a struct of `type`, `principalId`, `arn`, `accountId`,
+//! `accessKeyId`, `userName`, `invokedBy`, `identityProvider` and `sessionContext`
+//! (`sourceIdentity`, `attributes` {`creationDate` timestamp, `mfaAuthenticated` bool},
+//! `sessionIssuer` {`type`, `principalId`, `arn`, `accountId`, `userName`}).
+//!
+//! Everything else (`requestParameters`, `responseElements`, `additionalEventData`,
+//! `resources`, `tlsDetails`, `serviceEventDetails`, ...) is in `raw`, the verbatim event,
+//! and is addressable by dotted path through [`crate::path`].
+//!
+//! Events shipped through Logstash sometimes lost `eventTime` but carry `@timestamp`; it
+//! is used when `eventTime` is absent. A record is rejected (dead-lettered) only when
+//! neither is present or the time is unparsable;
+//! a typed field holding an unexpected JSON type is left null.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, NullBufferBuilder, StringBuilder, StructArray,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Fields};
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+
+use crate::json::{bool_of, is_ip, str_of};
+use crate::schema::{CommonArrays, assemble, content_hash, status_word, timestamp_type};
+use crate::time::parse_micros;
+use crate::{Result, SourceKind};
+
+/// Top-level string columns, in schema order.
+const TOP_STR: [&str; 16] = [
+    "eventVersion",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestID",
+    "eventID",
+    "eventType",
+    "eventCategory",
+    "apiVersion",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+];
+const I_REGION: usize = 3;
+const I_IP: usize = 4;
+const I_ERROR_CODE: usize = 6;
+const I_EVENT_ID: usize = 9;
+const I_RECIPIENT: usize = 13;
+
+/// `userIdentity` string children, in schema order.
+const UI_STR: [&str; 8] = [
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "invokedBy",
+    "identityProvider",
+];
+const UI_ARN: usize = 2;
+const UI_ACCOUNT: usize = 3;
+const UI_PRINCIPAL: usize = 1;
+const UI_INVOKED_BY: usize = 6;
+
+/// `userIdentity.sessionContext.sessionIssuer` children.
+const ISSUER_STR: [&str; 5] = ["type", "principalId", "arn", "accountId", "userName"];
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+fn issuer_fields() -> Fields {
+    ISSUER_STR.iter().map(|n| utf8(n)).collect()
+}
+
+fn attributes_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("creationDate", timestamp_type(), true),
+        Field::new("mfaAuthenticated", DataType::Boolean, true),
+    ])
+}
+
+fn session_context_fields() -> Fields {
+    Fields::from(vec![
+        utf8("sourceIdentity"),
+        Field::new("attributes", DataType::Struct(attributes_fields()), true),
+        Field::new("sessionIssuer", DataType::Struct(issuer_fields()), true),
+    ])
+}
+
+fn user_identity_fields() -> Fields {
+    let mut f: Vec<Field> = UI_STR.iter().map(|n| utf8(n)).collect();
+    f.push(Field::new(
+        "sessionContext",
+        DataType::Struct(session_context_fields()),
+        true,
+    ));
+    Fields::from(f)
+}
+
+/// The CloudTrail-specific fields, in schema order.
+pub fn fields() -> Vec<Field> {
+    let mut f = vec![
+        utf8("eventVersion"),
+        Field::new("eventTime", timestamp_type(), false),
+    ];
+    f.extend(TOP_STR[1..].iter().map(|n| utf8(n)));
+    f.push(Field::new("readOnly", DataType::Boolean, true));
+    f.push(Field::new("managementEvent", DataType::Boolean, true));
+    f.push(utf8("sessionCredentialFromConsole"));
+    f.push(Field::new(
+        "userIdentity",
+        DataType::Struct(user_identity_fields()),
+        true,
+    ));
+    f
+}
+
+/// Whether a JSON object looks like a CloudTrail event.
+pub(crate) fn looks_like(obj: &simd_json::tape::Object<'_, '_>) -> bool {
+    let mut version = false;
+    let mut source = false;
+    let mut name = false;
+    for k in obj.keys() {
+        match k {
+            "eventVersion" => version = true,
+            "eventSource" => source = true,
+            "eventName" => name = true,
+            _ => {}
+        }
+    }
+    version || (source && name)
+}
+
+/// One event's fields, extracted before anything is appended so that a rejected event
+/// leaves the builders untouched.
+#[derive(Default)]
+struct Row<'i> {
+    top: [Option<Cow<'i, str>>; 16],
+    time: i64,
+    read_only: Option<bool>,
+    management: Option<bool>,
+    from_console: Option<Cow<'i, str>>,
+    ui_present: bool,
+    ui: [Option<Cow<'i, str>>; 8],
+    sc_present: bool,
+    source_identity: Option<Cow<'i, str>>,
+    attrs_present: bool,
+    creation_date: Option<i64>,
+    mfa: Option<bool>,
+    issuer_present: bool,
+    issuer: [Option<Cow<'i, str>>; 5],
+}
+
+/// Accumulates CloudTrail events into Arrow columns.
+pub(crate) struct Builder {
+    rows: usize,
+    raw_bytes: usize,
+    time: TimestampMicrosecondBuilder,
+    actor: StringBuilder,
+    src_ip: StringBuilder,
+    account: StringBuilder,
+    status: StringBuilder,
+    event_uid: StringBuilder,
+    raw: StringBuilder,
+    top: Vec<StringBuilder>,
+    read_only: BooleanBuilder,
+    management: BooleanBuilder,
+    from_console: StringBuilder,
+    ui_nulls: NullBufferBuilder,
+    ui: Vec<StringBuilder>,
+    sc_nulls: NullBufferBuilder,
+    source_identity: StringBuilder,
+    attrs_nulls: NullBufferBuilder,
+    creation_date: TimestampMicrosecondBuilder,
+    mfa: BooleanBuilder,
+    issuer_nulls: NullBufferBuilder,
+    issuer: Vec<StringBuilder>,
+}
+
+fn ts() -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::new().with_timezone("UTC")
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self {
+            rows: 0,
+            raw_bytes: 0,
+            time: ts(),
+            actor: StringBuilder::new(),
+            src_ip: StringBuilder::new(),
+            account: StringBuilder::new(),
+            status: StringBuilder::new(),
+            event_uid: StringBuilder::new(),
+            raw: StringBuilder::new(),
+            top: (0..TOP_STR.len()).map(|_| StringBuilder::new()).collect(),
+            read_only: BooleanBuilder::new(),
+            management: BooleanBuilder::new(),
+            from_console: StringBuilder::new(),
+            ui_nulls: NullBufferBuilder::new(0),
+            ui: (0..UI_STR.len()).map(|_| StringBuilder::new()).collect(),
+            sc_nulls: NullBufferBuilder::new(0),
+            source_identity: StringBuilder::new(),
+            attrs_nulls: NullBufferBuilder::new(0),
+            creation_date: ts(),
+            mfa: BooleanBuilder::new(),
+            issuer_nulls: NullBufferBuilder::new(0),
+            issuer: (0..ISSUER_STR.len())
+                .map(|_| StringBuilder::new())
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn raw_bytes(&self) -> usize {
+        self.raw_bytes
+    }
+
+    /// Appends one event. `raw` is its verbatim text; `ctx` carries envelope defaults.
+    /// Returns the reason when the event is rejected.
+    pub fn append(
+        &mut self,
+        event: Value<'_, '_>,
+        raw: &str,
+        ctx: &crate::decoder::RowCtx<'_>,
+    ) -> std::result::Result<(), String> {
+        let Some(obj) = event.as_object() else {
+            return Err("CloudTrail event is not a JSON object".into());
+        };
+        let mut row = Row::default();
+        let mut time_text: Option<Cow<'_, str>> = None;
+        let mut logstash_time: Option<Cow<'_, str>> = None;
+        for (k, v) in obj.iter() {
+            if let Some(i) = TOP_STR.iter().position(|n| *n == k) {
+                row.top[i] = str_of(v);
+                continue;
+            }
+            match k {
+                "eventTime" => time_text = str_of(v),
+                "@timestamp" if time_text.is_none() => logstash_time = str_of(v),
+                "readOnly" => row.read_only = bool_of(v),
+                "managementEvent" => row.management = bool_of(v),
+                "sessionCredentialFromConsole" => row.from_console = str_of(v),
+                "userIdentity" => read_user_identity(v, &mut row),
+                _ => {}
+            }
+        }
+        row.time = match time_text.or(logstash_time) {
+            Some(t) => parse_micros(&t)
+                .ok_or_else(|| format!("unparsable eventTime {t:?} (expected RFC 3339)"))?,
+            None => ctx
+                .fallback_time
+                .ok_or_else(|| "CloudTrail event has no eventTime".to_string())?,
+        };
+        self.push(row, raw, ctx);
+        Ok(())
+    }
+
+    fn push(&mut self, row: Row<'_>, raw: &str, ctx: &crate::decoder::RowCtx<'_>) {
+        self.rows += 1;
+        self.raw_bytes += raw.len();
+        self.time.append_value(row.time);
+        let actor = row.ui[UI_ARN]
+            .as_deref()
+            .or(row.ui[UI_PRINCIPAL].as_deref())
+            .or(row.ui[UI_INVOKED_BY].as_deref());
+        self.actor.append_option(actor);
+        self.src_ip
+            .append_option(row.top[I_IP].as_deref().filter(|ip| is_ip(ip)));
+        let account = row.top[I_RECIPIENT]
+            .as_deref()
+            .or(row.ui[UI_ACCOUNT].as_deref())
+            .or(ctx.default_account);
+        self.account.append_option(account);
+        self.status
+            .append_value(status_word(row.top[I_ERROR_CODE].is_none()));
+        match row.top[I_EVENT_ID].as_deref() {
+            Some(id) => self.event_uid.append_value(id),
+            None => self.event_uid.append_value(content_hash(raw.as_bytes())),
+        }
+        self.raw.append_value(raw);
+        for (b, v) in self.top.iter_mut().zip(&row.top) {
+            b.append_option(v.as_deref());
+        }
+        self.read_only.append_option(row.read_only);
+        self.management.append_option(row.management);
+        self.from_console.append_option(row.from_console.as_deref());
+        self.ui_nulls.append(row.ui_present);
+        for (b, v) in self.ui.iter_mut().zip(&row.ui) {
+            b.append_option(v.as_deref());
+        }
+        self.sc_nulls.append(row.sc_present);
+        self.source_identity
+            .append_option(row.source_identity.as_deref());
+        self.attrs_nulls.append(row.attrs_present);
+        self.creation_date.append_option(row.creation_date);
+        self.mfa.append_option(row.mfa);
+        self.issuer_nulls.append(row.issuer_present);
+        for (b, v) in self.issuer.iter_mut().zip(&row.issuer) {
+            b.append_option(v.as_deref());
+        }
+    }
+
+    /// Builds the batch and resets the builder.
+    pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        self.raw_bytes = 0;
+        let top: Vec<ArrayRef> = self
+            .top
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let region = top[I_REGION].clone();
+        let issuer = StructArray::new(
+            issuer_fields(),
+            self.issuer
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef)
+                .collect(),
+            self.issuer_nulls.finish(),
+        );
+        let attrs = StructArray::new(
+            attributes_fields(),
+            vec![
+                Arc::new(self.creation_date.finish()),
+                Arc::new(self.mfa.finish()),
+            ],
+            self.attrs_nulls.finish(),
+        );
+        let sc = StructArray::new(
+            session_context_fields(),
+            vec![
+                Arc::new(self.source_identity.finish()),
+                Arc::new(attrs),
+                Arc::new(issuer),
+            ],
+            self.sc_nulls.finish(),
+        );
+        let mut ui_children: Vec<ArrayRef> = self
+            .ui
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        ui_children.push(Arc::new(sc));
+        let ui = StructArray::new(user_identity_fields(), ui_children, self.ui_nulls.finish());
+        let time: ArrayRef = Arc::new(self.time.finish());
+        let mut specific: Vec<ArrayRef> = Vec::with_capacity(22);
+        specific.push(top[0].clone());
+        specific.push(time.clone());
+        specific.extend(top[1..].iter().cloned());
+        specific.push(Arc::new(self.read_only.finish()));
+        specific.push(Arc::new(self.management.finish()));
+        specific.push(Arc::new(self.from_console.finish()));
+        specific.push(Arc::new(ui));
+        let common = CommonArrays {
+            time,
+            actor_user: Arc::new(self.actor.finish()),
+            src_ip: Arc::new(self.src_ip.finish()),
+            dst_ip: arrow::array::new_null_array(&DataType::Utf8, rows),
+            account: Arc::new(self.account.finish()),
+            region,
+            status: Arc::new(self.status.finish()),
+            event_uid: Arc::new(self.event_uid.finish()),
+            raw: Arc::new(self.raw.finish()),
+        };
+        assemble(SourceKind::CloudTrail, rows, common, specific)
+    }
+}
+
+fn read_user_identity<'i>(v: Value<'_, 'i>, row: &mut Row<'i>) {
+    let Some(obj) = v.as_object() else {
+        return;
+    };
+    row.ui_present = true;
+    for (k, v) in obj.iter() {
+        if let Some(i) = UI_STR.iter().position(|n| *n == k) {
+            row.ui[i] = str_of(v);
+        } else if k == "sessionContext"
+            && let Some(sc) = v.as_object()
+        {
+            row.sc_present = true;
+            for (k, v) in sc.iter() {
+                match k {
+                    "sourceIdentity" => row.source_identity = str_of(v),
+                    "attributes" => {
+                        if let Some(a) = v.as_object() {
+                            row.attrs_present = true;
+                            row.creation_date = a
+                                .get("creationDate")
+                                .and_then(|d| d.into_string())
+                                .and_then(parse_micros);
+                            row.mfa = a.get("mfaAuthenticated").and_then(bool_of);
+                        }
+                    }
+                    "sessionIssuer" => {
+                        if let Some(si) = v.as_object() {
+                            row.issuer_present = true;
+                            for (k, v) in si.iter() {
+                                if let Some(i) = ISSUER_STR.iter().position(|n| *n == k) {
+                                    row.issuer[i] = str_of(v);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -131,6 +131,17 @@ pub fn fields() -> Vec<Field> {
     f
 }
 
+/// The outcome of offering an object to a builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Append {
+    /// It was this source's event and is now a row.
+    Appended,
+    /// It was this source's event but is unusable; the reason.
+    Rejected(String),
+    /// It is not this source's event; nothing was appended.
+    NotThisKind,
+}
+
 /// Whether a JSON object looks like a CloudTrail event.
 pub(crate) fn looks_like(obj: &simd_json::tape::Object<'_, '_>) -> bool {
     let mut version = false;
@@ -236,43 +247,84 @@ impl Builder {
     }
 
     /// Appends one event. `raw` is its verbatim text; `ctx` carries envelope defaults.
-    /// Returns the reason when the event is rejected.
+    /// The same pass over the keys decides whether the object is a CloudTrail event at
+    /// all (`eventVersion`, or `eventSource` and `eventName`): if not, nothing is appended
+    /// and [`Append::NotThisKind`] is returned.
     pub fn append(
         &mut self,
         event: Value<'_, '_>,
         raw: &str,
         ctx: &crate::decoder::RowCtx<'_>,
-    ) -> std::result::Result<(), String> {
+    ) -> Append {
         let Some(obj) = event.as_object() else {
-            return Err("CloudTrail event is not a JSON object".into());
+            return Append::NotThisKind;
         };
         let mut row = Row::default();
         let mut time_text: Option<Cow<'_, str>> = None;
         let mut logstash_time: Option<Cow<'_, str>> = None;
         for (k, v) in obj.iter() {
-            if let Some(i) = TOP_STR.iter().position(|n| *n == k) {
-                row.top[i] = str_of(v);
-                continue;
-            }
-            match k {
-                "eventTime" => time_text = str_of(v),
-                "@timestamp" if time_text.is_none() => logstash_time = str_of(v),
-                "readOnly" => row.read_only = bool_of(v),
-                "managementEvent" => row.management = bool_of(v),
-                "sessionCredentialFromConsole" => row.from_console = str_of(v),
-                "userIdentity" => read_user_identity(v, &mut row),
-                _ => {}
-            }
+            let i = match k {
+                "eventVersion" => 0,
+                "eventSource" => 1,
+                "eventName" => 2,
+                "awsRegion" => 3,
+                "sourceIPAddress" => 4,
+                "userAgent" => 5,
+                "errorCode" => 6,
+                "errorMessage" => 7,
+                "requestID" => 8,
+                "eventID" => 9,
+                "eventType" => 10,
+                "eventCategory" => 11,
+                "apiVersion" => 12,
+                "recipientAccountId" => 13,
+                "sharedEventID" => 14,
+                "vpcEndpointId" => 15,
+                "eventTime" => {
+                    time_text = str_of(v);
+                    continue;
+                }
+                "@timestamp" => {
+                    logstash_time = str_of(v);
+                    continue;
+                }
+                "readOnly" => {
+                    row.read_only = bool_of(v);
+                    continue;
+                }
+                "managementEvent" => {
+                    row.management = bool_of(v);
+                    continue;
+                }
+                "sessionCredentialFromConsole" => {
+                    row.from_console = str_of(v);
+                    continue;
+                }
+                "userIdentity" => {
+                    read_user_identity(v, &mut row);
+                    continue;
+                }
+                _ => continue,
+            };
+            debug_assert_eq!(TOP_STR[i], k);
+            row.top[i] = str_of(v);
+        }
+        let is_cloudtrail = row.top[0].is_some() || (row.top[1].is_some() && row.top[2].is_some());
+        if !is_cloudtrail {
+            return Append::NotThisKind;
         }
         row.time = match time_text.or(logstash_time) {
-            Some(t) => parse_micros(&t)
-                .ok_or_else(|| format!("unparsable eventTime {t:?} (expected RFC 3339)"))?,
-            None => ctx
-                .fallback_time
-                .ok_or_else(|| "CloudTrail event has no eventTime".to_string())?,
+            Some(t) => match parse_micros(&t) {
+                Some(us) => us,
+                None => return Append::Rejected(format!("unparsable eventTime {t:?} (expected RFC 3339)")),
+            },
+            None => match ctx.fallback_time {
+                Some(us) => us,
+                None => return Append::Rejected("CloudTrail event has no eventTime".to_string()),
+            },
         };
         self.push(row, raw, ctx);
-        Ok(())
+        Append::Appended
     }
 
     fn push(&mut self, row: Row<'_>, raw: &str, ctx: &crate::decoder::RowCtx<'_>) {
@@ -323,7 +375,12 @@ impl Builder {
     /// Builds the batch and resets the builder.
     pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        self.raw_bytes = 0;
+        let raw_bytes = std::mem::take(&mut self.raw_bytes);
+        let raw = std::mem::replace(
+            &mut self.raw,
+            StringBuilder::with_capacity(rows.max(64), raw_bytes + raw_bytes / 16),
+        )
+        .finish();
         let top: Vec<ArrayRef> = self
             .top
             .iter_mut()
@@ -380,7 +437,7 @@ impl Builder {
             region,
             status: Arc::new(self.status.finish()),
             event_uid: Arc::new(self.event_uid.finish()),
-            raw: Arc::new(self.raw.finish()),
+            raw: Arc::new(raw),
         };
         assemble(SourceKind::CloudTrail, rows, common, specific)
     }

@@ -34,6 +34,8 @@ use crate::vpcflow::FlowFormat;
 use crate::{DeadLetter, Format, IngestError, Result, SourceKind};
 use crate::{cloudtrail, falco, k8s, vpcflow};
 
+
+
 /// How a [`Decoder`] behaves.
 #[derive(Debug, Clone)]
 pub struct DecoderConfig {
@@ -50,6 +52,9 @@ pub struct DecoderConfig {
     pub max_record_bytes: usize,
     /// Bytes requested from the reader at a time.
     pub read_chunk: usize,
+    /// A one-line CloudTrail S3 object is parsed in slices of about this many bytes
+    /// (small enough for the parsed tape to stay in cache).
+    pub records_slice_bytes: usize,
 }
 
 impl Default for DecoderConfig {
@@ -61,6 +66,7 @@ impl Default for DecoderConfig {
             batch_bytes: 16 << 20,
             max_record_bytes: 64 << 20,
             read_chunk: 1 << 20,
+            records_slice_bytes: 128 << 10,
         }
     }
 }
@@ -203,6 +209,7 @@ pub struct Decoder<'a, R: Read> {
     line_abs: u64,
     line_no: u64,
     mode: Mode,
+    parser: Parser,
     core: Core<'a>,
 }
 
@@ -222,6 +229,9 @@ enum State {
         scanner: ValueScanner,
         resume: u64,
     },
+    /// Inside the `Records` array of a one-line CloudTrail S3 object, decoded in slices
+    /// (see `Decoder::records_line`).
+    RecordsLine,
     /// Inside a streamed array (`records`: the `Records` of a CloudTrail object).
     Elements {
         records: bool,
@@ -253,7 +263,6 @@ struct Core<'a> {
     cfg: &'a DecoderConfig,
     source: Arc<str>,
     sink: &'a mut dyn Sink,
-    parser: Parser,
     ct: cloudtrail::Builder,
     vf: vpcflow::Builder,
     k8s: k8s::Builder,
@@ -281,14 +290,75 @@ impl Parser {
 
     /// Parses a copy of `bytes`.
     fn parse(&mut self, bytes: &[u8]) -> std::result::Result<Tape<'_>, simd_json::Error> {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(bytes);
-        self.scratch
-            .resize(bytes.len() + simd_json::INPUT_PADDING, 0);
-        let mut tape = Tape(std::mem::take(&mut self.nodes)).reset();
-        simd_json::fill_tape_padded(&mut self.scratch, bytes.len(), &mut self.buffers, &mut tape)?;
+        let Parser { scratch, buffers, nodes } = self;
+        scratch.clear();
+        scratch.extend_from_slice(bytes);
+        scratch.resize(bytes.len() + simd_json::INPUT_PADDING, 0);
+        let mut tape = Tape(std::mem::take(nodes)).reset();
+        simd_json::fill_tape_padded(scratch, bytes.len(), buffers, &mut tape)?;
         Ok(tape)
     }
+
+    /// Parses `[` + `body` + `]`; also returns simd-json's structural indexes (offsets of
+    /// every `{}[]:,` and value start, counting the added `[` as offset 0).
+    fn parse_array_of(
+        &mut self,
+        body: &[u8],
+    ) -> std::result::Result<(Tape<'_>, &[u32]), simd_json::Error> {
+        let Parser { scratch, buffers, nodes } = self;
+        scratch.clear();
+        scratch.push(b'[');
+        scratch.extend_from_slice(body);
+        scratch.push(b']');
+        let len = scratch.len();
+        scratch.resize(len + simd_json::INPUT_PADDING, 0);
+        let mut tape = Tape(std::mem::take(nodes)).reset();
+        simd_json::fill_tape_padded(scratch, len, buffers, &mut tape)?;
+        Ok((tape, buffers.structural_indexes()))
+    }
+}
+
+/// Spans of the elements of the JSON array `[` + `body` + `]`, found from simd-json's
+/// structural indexes (no second pass over the bytes), as offsets in that array. `None`
+/// unless every element is an object.
+fn array_object_spans(body: &[u8], structurals: &[u32]) -> Option<Vec<Range<usize>>> {
+    // Offsets count the `[` added before `body`: the first structural is that `[`, the
+    // last the `]` added after it; in between, offset `i` is `body[i - 1]`.
+    let (&first, rest) = structurals.split_first()?;
+    let (&last, inner) = rest.split_last()?;
+    if first != 0 || last as usize != body.len() + 1 {
+        return None;
+    }
+    let mut spans = Vec::with_capacity(inner.len() / 64);
+    let mut depth = 1u32;
+    let mut elem_start = 0usize;
+    for &i in inner {
+        let i = i as usize;
+        let c = *body.get(i.wrapping_sub(1))?;
+        match c {
+            b'{' | b'[' => {
+                if depth == 1 {
+                    if c != b'{' {
+                        return None;
+                    }
+                    elem_start = i;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 1 {
+                    spans.push(elem_start..i + 1);
+                } else if depth == 0 {
+                    return None;
+                }
+            }
+            b',' | b':' => {}
+            _ if depth == 1 => return None,
+            _ => {}
+        }
+    }
+    (depth == 1).then_some(spans)
 }
 
 /// A record found inside an envelope, decoded after the envelope's tape is released.
@@ -333,11 +403,11 @@ impl<'a, R: Read> Decoder<'a, R> {
             line_abs: 0,
             line_no: 1,
             mode: Mode::Undetermined,
+            parser: Parser::new(),
             core: Core {
                 cfg,
                 source: Arc::from(source),
                 sink,
-                parser: Parser::new(),
                 ct: cloudtrail::Builder::new(),
                 vf: vpcflow::Builder::new(),
                 k8s: k8s::Builder::new(),
@@ -460,8 +530,8 @@ impl<'a, R: Read> Decoder<'a, R> {
                         match self.buf[self.pos] {
                             b'{' => match peek_records(&self.buf[..self.len], self.pos) {
                                 FirstKey::RecordsArray(after) => {
-                                    self.pos = after;
-                                    State::Elements { records: true }
+                                    self.pos = skip_ws(&self.buf[..self.len], after);
+                                    State::RecordsLine
                                 }
                                 FirstKey::NeedMore if !self.eof => {
                                     self.fill(self.abs(self.pos))?;
@@ -485,6 +555,7 @@ impl<'a, R: Read> Decoder<'a, R> {
                         }
                     }
                 }
+                State::RecordsLine => self.records_line()?,
                 State::TopValue {
                     start,
                     mut scanner,
@@ -501,7 +572,7 @@ impl<'a, R: Read> Decoder<'a, R> {
                             };
                         }
                         let line = self.line_at(start);
-                        self.core.json(&self.buf[span], start, line, Hint::Auto)?;
+                        self.core.json(&mut self.parser, &self.buf[span], start, line, Hint::Auto)?;
                         self.pos = end;
                         State::Top
                     }
@@ -574,7 +645,7 @@ impl<'a, R: Read> Decoder<'a, R> {
                         };
                         let span = self.rel(start)..end;
                         let line = self.line_at(start);
-                        self.core.json(&self.buf[span], start, line, hint)?;
+                        self.core.json(&mut self.parser, &self.buf[span], start, line, hint)?;
                         self.pos = end;
                         State::Elements { records }
                     }
@@ -675,6 +746,79 @@ impl<'a, R: Read> Decoder<'a, R> {
         let end = self.abs(self.len);
         self.core.flush(end, true)?;
         Ok(self.core.stats)
+    }
+
+    /// The `Records` array of a CloudTrail S3 object as AWS writes it, on one line: cut
+    /// it at `},{` into slices of about `records_slice_bytes` and let simd-json parse each
+    /// slice as an array (a cut that is not between two elements fails to parse and is
+    /// widened to the next `},{`). No byte-by-byte scan, and the buffer holds one slice,
+    /// not the whole object. `pos` is always at an element boundary, so whenever the
+    /// input does not fit this shape (pretty-printed, truncated, malformed) decoding
+    /// continues with the element-by-element scanner from there, which reports what is
+    /// wrong.
+    fn records_line(&mut self) -> Result<State> {
+        let slice = self.core.cfg.records_slice_bytes.max(1);
+        let max = self.core.cfg.max_record_bytes;
+        let finder = memchr::memmem::Finder::new(b"},{");
+        loop {
+            let nl = memchr::memchr(b'\n', &self.buf[self.pos..self.len]).map(|k| self.pos + k);
+            let limit = nl.unwrap_or(self.len);
+            let at_end = nl.is_some() || self.eof;
+            let line = self.line_at(self.abs(self.pos));
+            while self.pos + slice < limit {
+                let mut from = self.pos + slice;
+                let mut taken = None;
+                while let Some(k) = finder.find(&self.buf[from..limit]) {
+                    let cut = from + k + 1;
+                    let doc = &self.buf[..self.len];
+                    if self.core.records_slice(&mut self.parser, doc, self.pos..cut, self.base, line)? {
+                        taken = Some(cut);
+                        break;
+                    }
+                    if cut - self.pos > max + slice {
+                        return Ok(State::Elements { records: true });
+                    }
+                    from = cut + 1;
+                }
+                match taken {
+                    Some(cut) => self.pos = skip_ws(&self.buf[..limit], cut + 1),
+                    None => break,
+                }
+            }
+            if at_end {
+                // The rest is the last elements, then `]` and `}`.
+                let mut end = limit;
+                while end > self.pos && self.buf[end - 1].is_ascii_whitespace() {
+                    end -= 1;
+                }
+                if end == self.pos || self.buf[end - 1] != b'}' {
+                    return Ok(State::Elements { records: true });
+                }
+                end -= 1;
+                while end > self.pos && self.buf[end - 1].is_ascii_whitespace() {
+                    end -= 1;
+                }
+                if end == self.pos || self.buf[end - 1] != b']' {
+                    return Ok(State::Elements { records: true });
+                }
+                let body_end = end - 1;
+                if body_end > self.pos {
+                    let doc = &self.buf[..self.len];
+                    if !self.core.records_slice(&mut self.parser, doc, self.pos..body_end, self.base, line)? {
+                        return Ok(State::Elements { records: true });
+                    }
+                }
+                self.pos = limit;
+                let done = self.abs(self.pos);
+                self.core.maybe_flush(done)?;
+                return Ok(State::Top);
+            }
+            if self.len - self.pos > max + slice {
+                return Ok(State::Elements { records: true });
+            }
+            let keep = self.abs(self.pos);
+            self.fill(keep)?;
+        }
     }
 
     /// The bytes ran out while scanning a value that started at `start`: read more, or
@@ -782,7 +926,7 @@ impl<'a, R: Read> Decoder<'a, R> {
             return Ok(());
         }
         if matches!(bytes[0], b'{' | b'[') {
-            return self.core.json(bytes, abs, line, Hint::Auto);
+            return self.core.json(&mut self.parser, bytes, abs, line, Hint::Auto);
         }
         self.core
             .text_line(bytes, abs, line, RowCtx::default(), false)
@@ -870,15 +1014,66 @@ impl Core<'_> {
         })
     }
 
+    /// Parses and appends the elements in `doc[part]` (a run of whole array elements).
+    /// `false`, having appended nothing, when the run does not parse as objects.
+    fn records_slice(&mut self, parser: &mut Parser, doc: &[u8], part: Range<usize>, offset: u64, line: u64) -> Result<bool> {
+        let body = &doc[part.clone()];
+        let mut redo: Vec<Range<usize>> = Vec::new();
+        {
+            let Ok((tape, structurals)) = parser.parse_array_of(body) else {
+                return Ok(false);
+            };
+            let spans = array_object_spans(body, structurals);
+            let records = tape.as_value().into_array();
+            let (Some(spans), Some(records)) = (spans, records) else {
+                parser.nodes = tape.reset().0;
+                return Ok(false);
+            };
+            if spans.len() != records.len() {
+                parser.nodes = tape.reset().0;
+                return Ok(false);
+            }
+            let max = self.cfg.max_record_bytes;
+            for (el, span) in records.iter().zip(spans) {
+                // Spans count the added `[`.
+                let span = part.start + span.start - 1..part.start + span.end - 1;
+                let at = offset + span.start as u64;
+                if span.len() > max {
+                    self.reject_at(
+                        line,
+                        at,
+                        format!("JSON value larger than the maximum record size ({max} bytes); skipped (raise --max-record-bytes to keep it)"),
+                        &doc[span],
+                    )?;
+                    continue;
+                }
+                match plan_value(el, &doc[span.clone()], Hint::CloudTrail, RowCtx::default(), self) {
+                    Plan::Done => {}
+                    Plan::Reject(reason) => self.reject_at(line, at, reason, &doc[span.clone()])?,
+                    Plan::Sub { .. } => redo.push(span.clone()),
+                }
+                if redo.is_empty() {
+                    self.maybe_flush(offset + span.end as u64)?;
+                }
+            }
+            parser.nodes = tape.reset().0;
+        }
+        for span in redo {
+            self.json_in(parser, &doc[span.clone()], offset + span.start as u64, line, Hint::CloudTrail, RowCtx::default(), "", 0)?;
+        }
+        Ok(true)
+    }
+
     /// Decodes one JSON value (`bytes`, starting at absolute `offset`).
-    fn json(&mut self, bytes: &[u8], offset: u64, line: u64, hint: Hint) -> Result<()> {
-        self.json_in(bytes, offset, line, hint, RowCtx::default(), "", 0)?;
+    fn json(&mut self, parser: &mut Parser, bytes: &[u8], offset: u64, line: u64, hint: Hint) -> Result<()> {
+        self.json_in(parser, bytes, offset, line, hint, RowCtx::default(), "", 0)?;
         self.maybe_flush(offset + bytes.len() as u64)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn json_in(
         &mut self,
+        parser: &mut Parser,
         bytes: &[u8],
         offset: u64,
         line: u64,
@@ -888,27 +1083,15 @@ impl Core<'_> {
         depth: u32,
     ) -> Result<()> {
         let plan = {
-            let tape = match self.parser.parse(bytes) {
+            let tape = match parser.parse(bytes) {
                 Ok(t) => t,
                 Err(e) => {
                     let reason = format!("{context}invalid JSON: {e}");
                     return self.reject_at(line, offset, reason, bytes);
                 }
             };
-            let plan = plan_value(
-                tape.as_value(),
-                bytes,
-                hint,
-                ctx,
-                self.cfg.format,
-                &mut Builders {
-                    ct: &mut self.ct,
-                    k8s: &mut self.k8s,
-                    falco: &mut self.falco,
-                    stats: &mut self.stats,
-                },
-            );
-            self.parser.nodes = tape.reset().0;
+            let plan = plan_value(tape.as_value(), bytes, hint, ctx, self);
+            parser.nodes = tape.reset().0;
             plan
         };
         match plan {
@@ -941,7 +1124,7 @@ impl Core<'_> {
                     let sub_context = format!("{context}{label}: ");
                     let first = skip_ws(text, 0);
                     if matches!(text.get(first), Some(b'{') | Some(b'[')) {
-                        self.json_in(text, offset, line, hint, sub_ctx, &sub_context, depth + 1)?;
+                        self.json_in(parser, text, offset, line, hint, sub_ctx, &sub_context, depth + 1)?;
                     } else {
                         self.text_line_ctx(text, offset, line, sub_ctx, &sub_context)?;
                     }
@@ -1059,16 +1242,18 @@ impl Core<'_> {
     }
 }
 
-/// The builders a parsed value may be appended to.
-struct Builders<'b> {
-    ct: &'b mut cloudtrail::Builder,
-    k8s: &'b mut k8s::Builder,
-    falco: &'b mut falco::Builder,
-    stats: &'b mut DecodeStats,
-}
-
-fn raw_text(bytes: &[u8]) -> std::result::Result<&str, String> {
-    std::str::from_utf8(bytes).map_err(|e| format!("record is not valid UTF-8: {e}"))
+/// The text of a JSON value the decoder has parsed.
+///
+/// Every caller passes the bytes of a value that simd-json has just parsed successfully,
+/// or a sub-span of such a document that starts and ends at JSON value boundaries.
+fn raw_text(bytes: &[u8]) -> &str {
+    debug_assert!(std::str::from_utf8(bytes).is_ok(), "raw_text on unvalidated bytes");
+    // SAFETY: simd-json validates its whole input as UTF-8 before producing a tape, and
+    // the spans taken from a parsed document start and end at ASCII bytes (`{`, `}`,
+    // `[`, `]`, `"`, or the ends of scalars), so they are char boundaries of that valid
+    // UTF-8. Exercised by every corpus test (debug builds check the assertion above) and
+    // by the arbitrary-bytes property test and fuzz targets.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 /// Decides what a parsed JSON value is, appends it when it is an event, and lists the
@@ -1078,9 +1263,9 @@ fn plan_value(
     bytes: &[u8],
     hint: Hint,
     ctx: RowCtx<'_>,
-    format: Format,
-    b: &mut Builders<'_>,
+    b: &mut Core<'_>,
 ) -> Plan {
+    let format = b.cfg.format;
     if v.is_array() {
         return match array_element_spans(bytes) {
             Some(spans) => Plan::Sub {
@@ -1098,16 +1283,17 @@ fn plan_value(
     let Some(obj) = v.as_object() else {
         return Plan::Reject(format!("a JSON {:?} is not an event", v.value_type()));
     };
-    let append = |kind: SourceKind, b: &mut Builders<'_>| -> Plan {
+    let append = |kind: SourceKind, b: &mut Core<'_>| -> Plan {
         if !format.accepts(kind) {
             return Plan::Reject(format!("is a {kind} record but --format is {format}"));
         }
-        let raw = match raw_text(bytes) {
-            Ok(r) => r,
-            Err(e) => return Plan::Reject(e),
-        };
+        let raw = raw_text(bytes);
         let r = match kind {
-            SourceKind::CloudTrail => b.ct.append(v, raw, &ctx),
+            SourceKind::CloudTrail => match b.ct.append(v, raw, &ctx) {
+                cloudtrail::Append::Appended => Ok(()),
+                cloudtrail::Append::Rejected(r) => Err(r),
+                cloudtrail::Append::NotThisKind => Err("not a CloudTrail event".into()),
+            },
             SourceKind::K8sAudit => b.k8s.append(v, raw, &ctx),
             SourceKind::Falco => b.falco.append(v, raw, &ctx),
             SourceKind::VpcFlow => Err("internal: flow records are text".into()),
@@ -1120,7 +1306,18 @@ fn plan_value(
             Err(reason) => Plan::Reject(reason),
         }
     };
-    if cloudtrail::looks_like(&obj) {
+    // CloudTrail is the common case: offer the object to its builder directly (one pass
+    // over the keys both classifies and extracts).
+    if format.accepts(SourceKind::CloudTrail) {
+        match b.ct.append(v, raw_text(bytes), &ctx) {
+            cloudtrail::Append::Appended => {
+                b.stats.events[SourceKind::CloudTrail.index()] += 1;
+                return Plan::Done;
+            }
+            cloudtrail::Append::Rejected(reason) => return Plan::Reject(reason),
+            cloudtrail::Append::NotThisKind => {}
+        }
+    } else if cloudtrail::looks_like(&obj) {
         return append(SourceKind::CloudTrail, b);
     }
     if hint == Hint::CloudTrail

@@ -208,33 +208,39 @@ fn pretty_printed_documents_and_mixed_lines() {
 
 #[test]
 fn memory_stays_bounded_on_a_long_stream() {
-    // A 20k-event Records object read in 4 KiB chunks: batches are cut at batch_rows and
-    // the buffer never holds more than one record plus a chunk.
-    let mut doc = String::from("{\"Records\":[");
-    for i in 0..20_000 {
-        if i > 0 {
-            doc.push(',');
+    // A 20k-event Records object read in 4 KiB chunks, on one line (parsed whole) and
+    // pretty-printed (streamed element by element): batches are cut at batch_rows and
+    // checkpoints advance to the end of the input.
+    for sep in [",", ",\n  "] {
+        let mut doc = String::from("{\"Records\":[");
+        for i in 0..20_000 {
+            if i > 0 {
+                doc.push_str(sep);
+            }
+            doc.push_str(&CT.replace("\"e1\"", &format!("\"e{i}\"")));
         }
-        doc.push_str(&CT.replace("\"e1\"", &format!("\"e{i}\"")));
+        doc.push_str("]}");
+        let cfg = DecoderConfig { batch_rows: 1000, read_chunk: 4096, ..DecoderConfig::default() };
+        let (c, stats) = decode_with(doc.as_bytes(), &cfg);
+        assert_eq!(stats.events[SourceKind::CloudTrail.index()], 20_000);
+        assert!(c.flushes.iter().all(|f| f.batches.iter().all(|b| b.batch.num_rows() <= 1000)));
+        assert_eq!(c.flushes.len(), 21);
+        let offsets: Vec<u64> = c.flushes.iter().map(|f| f.checkpoint.offset).collect();
+        assert!(offsets.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*offsets.last().unwrap(), doc.len() as u64);
+        let ids = c.strings(SourceKind::CloudTrail, "event_uid");
+        assert_eq!(ids[19_999].as_deref(), Some("e19999"));
     }
-    doc.push_str("]}");
-    let cfg = DecoderConfig {
-        batch_rows: 1000,
-        read_chunk: 4096,
-        ..DecoderConfig::default()
-    };
-    let (c, stats) = decode_with(doc.as_bytes(), &cfg);
-    assert_eq!(stats.events[SourceKind::CloudTrail.index()], 20_000);
-    assert!(
-        c.flushes
-            .iter()
-            .all(|f| f.batches.iter().all(|b| b.batch.num_rows() <= 1000))
-    );
-    assert_eq!(c.flushes.len(), 21);
-    // Checkpoints advance monotonically and end at the input's length.
-    let offsets: Vec<u64> = c.flushes.iter().map(|f| f.checkpoint.offset).collect();
-    assert!(offsets.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(*offsets.last().unwrap(), doc.len() as u64);
+}
+
+#[test]
+fn oversized_element_in_a_streamed_document() {
+    let big = format!("{{\n\"Records\":[\n{CT},\n{{\"eventVersion\":\"1.08\",\"pad\":\"{}\"}},\n{CT}]}}", "x".repeat(5000));
+    let cfg = DecoderConfig { max_record_bytes: 2048, read_chunk: 512, ..DecoderConfig::default() };
+    let (c, stats) = decode_with(big.as_bytes(), &cfg);
+    assert_eq!((stats.events[SourceKind::CloudTrail.index()], stats.rejected), (2, 1));
+    assert!(c.dead[0].reason.contains("larger than the maximum record size") && c.dead[0].truncated);
+    assert_eq!(c.dead[0].line, 4);
 }
 
 proptest! {
@@ -286,4 +292,35 @@ fn header_with_a_duplicate_field_is_rejected_not_fatal() {
     // The duplicate header is rejected, the default format stays: the 4-field line is
     // rejected for its field count, the default-format line ingests.
     assert_eq!((stats.total_events(), stats.rejected), (1, 2));
+}
+
+#[test]
+fn one_line_s3_object_sliced_at_false_boundaries() {
+    // Elements whose nested arrays contain `},{` (a cut there does not parse and is
+    // widened), with slices far smaller than an element, and one malformed element
+    // after valid ones.
+    let nested = r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","eventID":"nID","requestParameters":{"items":[{"a":1},{"b":2},{"c":3}]}}"#;
+    let mut doc = String::from("{\"Records\":[");
+    for i in 0..50 {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&nested.replace("nID", &format!("n{i}")));
+    }
+    doc.push_str("]}\n");
+    for slice in [1, 7, 100, 1 << 20] {
+        let cfg = DecoderConfig { records_slice_bytes: slice, ..DecoderConfig::default() };
+        let (c, stats) = decode_with(doc.as_bytes(), &cfg);
+        assert_eq!((stats.total_events(), stats.rejected), (50, 0), "slice {slice}: {:?}", c.dead);
+        let ids: Vec<String> = c.strings(SourceKind::CloudTrail, "event_uid").into_iter().flatten().collect();
+        assert_eq!(ids, (0..50).map(|i| format!("n{i}")).collect::<Vec<_>>(), "slice {slice}");
+        let raw = c.strings(SourceKind::CloudTrail, "raw");
+        assert_eq!(raw[7].as_deref(), Some(nested.replace("nID", "n7").as_str()));
+    }
+    // Truncated after valid slices: what parsed stands, the rest is one dead letter.
+    let cut = &doc[..doc.len() - 40];
+    let cfg = DecoderConfig { records_slice_bytes: 100, ..DecoderConfig::default() };
+    let (c, stats) = decode_with(cut.as_bytes(), &cfg);
+    assert!(stats.total_events() >= 40 && stats.total_events() < 50, "{}", stats.total_events());
+    assert!(stats.rejected >= 1 && c.dead.iter().all(|d| !d.reason.is_empty()));
 }

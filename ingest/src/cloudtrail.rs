@@ -316,7 +316,11 @@ impl Builder {
         row.time = match time_text.or(logstash_time) {
             Some(t) => match parse_micros(&t) {
                 Some(us) => us,
-                None => return Append::Rejected(format!("unparsable eventTime {t:?} (expected RFC 3339)")),
+                None => {
+                    return Append::Rejected(format!(
+                        "unparsable eventTime {t:?} (expected RFC 3339)"
+                    ));
+                }
             },
             None => match ctx.fallback_time {
                 Some(us) => us,

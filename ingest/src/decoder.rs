@@ -34,8 +34,6 @@ use crate::vpcflow::FlowFormat;
 use crate::{DeadLetter, Format, IngestError, Result, SourceKind};
 use crate::{cloudtrail, falco, k8s, vpcflow};
 
-
-
 /// How a [`Decoder`] behaves.
 #[derive(Debug, Clone)]
 pub struct DecoderConfig {
@@ -290,7 +288,11 @@ impl Parser {
 
     /// Parses a copy of `bytes`.
     fn parse(&mut self, bytes: &[u8]) -> std::result::Result<Tape<'_>, simd_json::Error> {
-        let Parser { scratch, buffers, nodes } = self;
+        let Parser {
+            scratch,
+            buffers,
+            nodes,
+        } = self;
         scratch.clear();
         scratch.extend_from_slice(bytes);
         scratch.resize(bytes.len() + simd_json::INPUT_PADDING, 0);
@@ -305,7 +307,11 @@ impl Parser {
         &mut self,
         body: &[u8],
     ) -> std::result::Result<(Tape<'_>, &[u32]), simd_json::Error> {
-        let Parser { scratch, buffers, nodes } = self;
+        let Parser {
+            scratch,
+            buffers,
+            nodes,
+        } = self;
         scratch.clear();
         scratch.push(b'[');
         scratch.extend_from_slice(body);
@@ -572,7 +578,13 @@ impl<'a, R: Read> Decoder<'a, R> {
                             };
                         }
                         let line = self.line_at(start);
-                        self.core.json(&mut self.parser, &self.buf[span], start, line, Hint::Auto)?;
+                        self.core.json(
+                            &mut self.parser,
+                            &self.buf[span],
+                            start,
+                            line,
+                            Hint::Auto,
+                        )?;
                         self.pos = end;
                         State::Top
                     }
@@ -645,7 +657,8 @@ impl<'a, R: Read> Decoder<'a, R> {
                         };
                         let span = self.rel(start)..end;
                         let line = self.line_at(start);
-                        self.core.json(&mut self.parser, &self.buf[span], start, line, hint)?;
+                        self.core
+                            .json(&mut self.parser, &self.buf[span], start, line, hint)?;
                         self.pos = end;
                         State::Elements { records }
                     }
@@ -771,7 +784,13 @@ impl<'a, R: Read> Decoder<'a, R> {
                 while let Some(k) = finder.find(&self.buf[from..limit]) {
                     let cut = from + k + 1;
                     let doc = &self.buf[..self.len];
-                    if self.core.records_slice(&mut self.parser, doc, self.pos..cut, self.base, line)? {
+                    if self.core.records_slice(
+                        &mut self.parser,
+                        doc,
+                        self.pos..cut,
+                        self.base,
+                        line,
+                    )? {
                         taken = Some(cut);
                         break;
                     }
@@ -804,7 +823,13 @@ impl<'a, R: Read> Decoder<'a, R> {
                 let body_end = end - 1;
                 if body_end > self.pos {
                     let doc = &self.buf[..self.len];
-                    if !self.core.records_slice(&mut self.parser, doc, self.pos..body_end, self.base, line)? {
+                    if !self.core.records_slice(
+                        &mut self.parser,
+                        doc,
+                        self.pos..body_end,
+                        self.base,
+                        line,
+                    )? {
                         return Ok(State::Elements { records: true });
                     }
                 }
@@ -869,8 +894,24 @@ impl<'a, R: Read> Decoder<'a, R> {
         Ok(State::Top)
     }
 
-    /// Takes the line at `pos` (a text record, or a JSON value in NDJSON mode).
+    /// Takes the line at `pos` (a text record, or a JSON value in NDJSON mode). A run of
+    /// complete text lines (flow log records) is handed over as one block.
     fn line(&mut self) -> Result<State> {
+        if !matches!(self.buf.get(self.pos), Some(b'{' | b'[')) {
+            if let Some(k) = memchr::memrchr(b'\n', &self.buf[self.pos..self.len]) {
+                let start = self.pos;
+                let end = start + k + 1;
+                let abs = self.abs(start);
+                let line = self.line_at(abs);
+                let (used, lines) = self.core.text_block(&self.buf[start..end], abs, line)?;
+                if used > 0 {
+                    self.pos = start + used;
+                    self.line_abs = self.abs(self.pos);
+                    self.line_no = line + lines;
+                    return Ok(State::Top);
+                }
+            }
+        }
         loop {
             match memchr::memchr(b'\n', &self.buf[self.pos..self.len]) {
                 Some(k) => {
@@ -926,7 +967,9 @@ impl<'a, R: Read> Decoder<'a, R> {
             return Ok(());
         }
         if matches!(bytes[0], b'{' | b'[') {
-            return self.core.json(&mut self.parser, bytes, abs, line, Hint::Auto);
+            return self
+                .core
+                .json(&mut self.parser, bytes, abs, line, Hint::Auto);
         }
         self.core
             .text_line(bytes, abs, line, RowCtx::default(), false)
@@ -1016,7 +1059,14 @@ impl Core<'_> {
 
     /// Parses and appends the elements in `doc[part]` (a run of whole array elements).
     /// `false`, having appended nothing, when the run does not parse as objects.
-    fn records_slice(&mut self, parser: &mut Parser, doc: &[u8], part: Range<usize>, offset: u64, line: u64) -> Result<bool> {
+    fn records_slice(
+        &mut self,
+        parser: &mut Parser,
+        doc: &[u8],
+        part: Range<usize>,
+        offset: u64,
+        line: u64,
+    ) -> Result<bool> {
         let body = &doc[part.clone()];
         let mut redo: Vec<Range<usize>> = Vec::new();
         {
@@ -1047,7 +1097,13 @@ impl Core<'_> {
                     )?;
                     continue;
                 }
-                match plan_value(el, &doc[span.clone()], Hint::CloudTrail, RowCtx::default(), self) {
+                match plan_value(
+                    el,
+                    &doc[span.clone()],
+                    Hint::CloudTrail,
+                    RowCtx::default(),
+                    self,
+                ) {
                     Plan::Done => {}
                     Plan::Reject(reason) => self.reject_at(line, at, reason, &doc[span.clone()])?,
                     Plan::Sub { .. } => redo.push(span.clone()),
@@ -1059,13 +1115,29 @@ impl Core<'_> {
             parser.nodes = tape.reset().0;
         }
         for span in redo {
-            self.json_in(parser, &doc[span.clone()], offset + span.start as u64, line, Hint::CloudTrail, RowCtx::default(), "", 0)?;
+            self.json_in(
+                parser,
+                &doc[span.clone()],
+                offset + span.start as u64,
+                line,
+                Hint::CloudTrail,
+                RowCtx::default(),
+                "",
+                0,
+            )?;
         }
         Ok(true)
     }
 
     /// Decodes one JSON value (`bytes`, starting at absolute `offset`).
-    fn json(&mut self, parser: &mut Parser, bytes: &[u8], offset: u64, line: u64, hint: Hint) -> Result<()> {
+    fn json(
+        &mut self,
+        parser: &mut Parser,
+        bytes: &[u8],
+        offset: u64,
+        line: u64,
+        hint: Hint,
+    ) -> Result<()> {
         self.json_in(parser, bytes, offset, line, hint, RowCtx::default(), "", 0)?;
         self.maybe_flush(offset + bytes.len() as u64)
     }
@@ -1124,7 +1196,16 @@ impl Core<'_> {
                     let sub_context = format!("{context}{label}: ");
                     let first = skip_ws(text, 0);
                     if matches!(text.get(first), Some(b'{') | Some(b'[')) {
-                        self.json_in(parser, text, offset, line, hint, sub_ctx, &sub_context, depth + 1)?;
+                        self.json_in(
+                            parser,
+                            text,
+                            offset,
+                            line,
+                            hint,
+                            sub_ctx,
+                            &sub_context,
+                            depth + 1,
+                        )?;
                     } else {
                         self.text_line_ctx(text, offset, line, sub_ctx, &sub_context)?;
                     }
@@ -1132,6 +1213,88 @@ impl Core<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// A block of complete text lines (each ending in `\n`), starting at absolute
+    /// `offset` on line `line`: VPC flow log headers and records, decoded in one loop.
+    /// Stops before a line that starts a JSON value. Returns the bytes and lines
+    /// consumed; `(0, 0)` when the block is not valid UTF-8 (the caller then goes line
+    /// by line and reports the bad line).
+    fn text_block(&mut self, block: &[u8], offset: u64, line: u64) -> Result<(usize, u64)> {
+        let Ok(text) = std::str::from_utf8(block) else {
+            return Ok((0, 0));
+        };
+        let mut used = 0usize;
+        let mut lines = 0u64;
+        let accepts = self.cfg.format.accepts(SourceKind::VpcFlow);
+        let ctx = RowCtx::default();
+        for raw_line in text.split_inclusive('\n') {
+            let rec = raw_line.trim_end_matches(['\n', '\r']);
+            let first = rec.as_bytes().first().copied();
+            if matches!(first, Some(b'{' | b'[')) {
+                break;
+            }
+            let here = offset + used as u64;
+            let line_no = line + lines;
+            used += raw_line.len();
+            lines += 1;
+            if rec.trim().is_empty() {
+                continue;
+            }
+            if first.is_some_and(|c| c.is_ascii_lowercase())
+                && let Some(fmt) = FlowFormat::from_header(rec, line_no)
+            {
+                match fmt {
+                    Ok(f) => self.set_flow_format(f, line_no),
+                    Err(reason) => self.reject_at(
+                        line_no,
+                        here,
+                        format!("{reason}; the previous format stays in use"),
+                        rec.as_bytes(),
+                    )?,
+                }
+                continue;
+            }
+            if !accepts {
+                let f = self.cfg.format;
+                self.reject_at(
+                    line_no,
+                    here,
+                    format!("not a {f} record (a text line; --format is {f})"),
+                    rec.as_bytes(),
+                )?;
+                continue;
+            }
+            match self.vf.append(rec, &self.flow_format, &ctx) {
+                Ok(()) => {
+                    self.stats.events[SourceKind::VpcFlow.index()] += 1;
+                    if self.vf.len() >= self.cfg.batch_rows {
+                        self.maybe_flush(offset + used as u64)?;
+                    }
+                }
+                Err(reason) => {
+                    let reason = if rec.split_ascii_whitespace().count() < 4 {
+                        format!(
+                            "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
+                        )
+                    } else {
+                        reason
+                    };
+                    self.reject_at(line_no, here, reason, rec.as_bytes())?;
+                }
+            }
+        }
+        self.maybe_flush(offset + used as u64)?;
+        Ok((used, lines))
+    }
+
+    fn set_flow_format(&mut self, fmt: FlowFormat, line: u64) {
+        let unknown = fmt.unknown_fields();
+        if !unknown.is_empty() && !self.warned_unknown_fields {
+            self.warned_unknown_fields = true;
+            tracing::warn!(source = %self.source, line, fields = ?unknown, "flow log header names fields vigil does not know; their values go to the `extra` column");
+        }
+        self.flow_format = fmt;
     }
 
     /// A line of text: a VPC flow log header or record.
@@ -1247,7 +1410,10 @@ impl Core<'_> {
 /// Every caller passes the bytes of a value that simd-json has just parsed successfully,
 /// or a sub-span of such a document that starts and ends at JSON value boundaries.
 fn raw_text(bytes: &[u8]) -> &str {
-    debug_assert!(std::str::from_utf8(bytes).is_ok(), "raw_text on unvalidated bytes");
+    debug_assert!(
+        std::str::from_utf8(bytes).is_ok(),
+        "raw_text on unvalidated bytes"
+    );
     // SAFETY: simd-json validates its whole input as UTF-8 before producing a tape, and
     // the spans taken from a parsed document start and end at ASCII bytes (`{`, `}`,
     // `[`, `]`, `"`, or the ends of scalars), so they are char boundaries of that valid

@@ -166,8 +166,58 @@ pub enum Slot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowFormat {
     slots: Vec<Slot>,
+    /// Per slot, what the decoder does with the value (derived from `slots`).
+    plan: Vec<Step>,
     /// Where the format came from, for error messages.
     origin: String,
+}
+
+/// What to do with one field of a record, precomputed per format so that the per-record
+/// loop does no lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    /// Index in [`FLOW_FIELDS`], or [`UNKNOWN`].
+    field: u8,
+    ty: FlowType,
+    role: Role,
+}
+
+/// Marks a field Vigil does not know (its value goes to `extra`).
+const UNKNOWN: u8 = u8::MAX;
+
+/// Fields the common columns and validation care about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    Port,
+    Start,
+    End,
+    Action,
+    Account,
+}
+
+impl Step {
+    fn of(slot: &Slot) -> Self {
+        match slot {
+            Slot::Unknown(_) => Step {
+                field: UNKNOWN,
+                ty: FlowType::Str,
+                role: Role::Plain,
+            },
+            Slot::Known(f) => Step {
+                field: *f as u8,
+                ty: FLOW_FIELDS[*f].1,
+                role: match *f {
+                    F_SRCPORT | F_DSTPORT => Role::Port,
+                    F_START => Role::Start,
+                    F_END => Role::End,
+                    F_ACTION => Role::Action,
+                    F_ACCOUNT => Role::Account,
+                    _ => Role::Plain,
+                },
+            },
+        }
+    }
 }
 
 impl FlowFormat {
@@ -242,7 +292,12 @@ impl FlowFormat {
                 )));
             }
         }
-        Some(Ok(Self { slots, origin }))
+        let plan = slots.iter().map(Step::of).collect();
+        Some(Ok(Self {
+            slots,
+            plan,
+            origin,
+        }))
     }
 
     /// Number of fields per record.
@@ -277,71 +332,56 @@ impl FlowFormat {
     }
 }
 
-/// A parsed field value.
-#[derive(Debug, Clone, Copy)]
-enum Val<'a> {
-    Null,
-    Str(&'a str),
-    Int(i64),
-}
-
-enum Col {
-    Str(StringBuilder),
-    I32(Int32Builder),
-    I64(Int64Builder),
-    Time(TimestampMicrosecondBuilder),
-}
-
-impl Col {
-    fn new(ty: FlowType, rows: usize, bytes: usize) -> Self {
-        match ty {
-            FlowType::Str => Col::Str(StringBuilder::with_capacity(rows, bytes)),
-            FlowType::Int32 => Col::I32(Int32Builder::with_capacity(rows)),
-            FlowType::Int64 => Col::I64(Int64Builder::with_capacity(rows)),
-            FlowType::Time => {
-                Col::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"))
-            }
-        }
-    }
-
-    fn append_nulls(&mut self, n: usize) {
-        match self {
-            Col::Str(b) => b.append_nulls(n),
-            Col::I32(b) => b.append_nulls(n),
-            Col::I64(b) => b.append_nulls(n),
-            Col::Time(b) => b.append_nulls(n),
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, v: Val<'_>) {
-        match (self, v) {
-            (Col::Str(b), Val::Str(s)) => b.append_value(s),
-            (Col::I32(b), Val::Int(i)) => b.append_value(i as i32),
-            (Col::I64(b), Val::Int(i)) => b.append_value(i),
-            (Col::Time(b), Val::Int(i)) => b.append_value(i.saturating_mul(1_000_000)),
-            (Col::Str(b), _) => b.append_null(),
-            (Col::I32(b), _) => b.append_null(),
-            (Col::I64(b), _) => b.append_null(),
-            (Col::Time(b), _) => b.append_null(),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Col::Str(b) => Arc::new(b.finish()),
-            Col::I32(b) => Arc::new(b.finish()),
-            Col::I64(b) => Arc::new(b.finish()),
-            Col::Time(b) => Arc::new(b.finish()),
-        }
-    }
-}
-
-/// A column of the batch being built, with the number of rows it holds (columns of
+/// One column of the batch being built, with the number of rows it holds (columns of
 /// fields a row's format lacks fall behind and are padded with nulls when next used).
-struct Slotted {
-    col: Col,
+struct Typed<B> {
+    b: B,
     rows: usize,
+}
+
+/// The builders of every documented field, grouped by type; `slot_of[field]` is the
+/// field's index in its type's vector. A column is created on first use.
+struct Columns {
+    strs: Vec<Option<Typed<StringBuilder>>>,
+    i32s: Vec<Option<Typed<Int32Builder>>>,
+    i64s: Vec<Option<Typed<Int64Builder>>>,
+    times: Vec<Option<Typed<TimestampMicrosecondBuilder>>>,
+    slot_of: [u8; FLOW_FIELDS.len()],
+}
+
+impl Columns {
+    fn new() -> Self {
+        let mut slot_of = [0u8; FLOW_FIELDS.len()];
+        let (mut s, mut i, mut l, mut t) = (0u8, 0u8, 0u8, 0u8);
+        for (k, (_, ty, _)) in FLOW_FIELDS.iter().enumerate() {
+            let n = match ty {
+                FlowType::Str => &mut s,
+                FlowType::Int32 => &mut i,
+                FlowType::Int64 => &mut l,
+                FlowType::Time => &mut t,
+            };
+            slot_of[k] = *n;
+            *n += 1;
+        }
+        Self {
+            strs: (0..s).map(|_| None).collect(),
+            i32s: (0..i).map(|_| None).collect(),
+            i64s: (0..l).map(|_| None).collect(),
+            times: (0..t).map(|_| None).collect(),
+            slot_of,
+        }
+    }
+}
+
+macro_rules! column {
+    ($vec:expr, $row:expr, $new:expr) => {{
+        let c = $vec.get_or_insert_with(|| Typed { b: $new, rows: 0 });
+        if c.rows < $row {
+            c.b.append_nulls($row - c.rows);
+        }
+        c.rows = $row + 1;
+        &mut c.b
+    }};
 }
 
 /// Parses an unsigned decimal integer (what flow log numeric fields hold); `None` for
@@ -366,19 +406,60 @@ fn parse_uint(tok: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// Splits `bytes` on spaces (a run of spaces is one separator) into `(start, end)` token
+/// spans, eight bytes at a time: each word is compared with eight spaces at once and
+/// the matches are read off the resulting bit mask.
+#[inline]
+fn split_spaces(bytes: &[u8], toks: &mut Vec<(u32, u32, i64)>) {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    let mut from = 0usize;
+    let mut push = |sp: usize, from: &mut usize| {
+        if sp > *from {
+            toks.push((*from as u32, sp as u32, 0));
+        }
+        *from = sp + 1;
+    };
+    let mut i = 0usize;
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ SPACES;
+        // High bit set exactly in the bytes of `x` that are zero (bytes equal to ' ').
+        let mut m = !(((x & LO7) + LO7) | x | LO7);
+        while m != 0 {
+            let sp = i + (m.trailing_zeros() / 8) as usize;
+            push(sp, &mut from);
+            m &= m - 1;
+        }
+        i += 8;
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
+        if b == b' ' {
+            push(i + k, &mut from);
+        }
+    }
+    push(bytes.len(), &mut from);
+}
+
 /// Accumulates flow records into Arrow columns. Columns no record of the batch has are
 /// produced as all-null arrays at the end, so a 14-field format pays for 14 columns.
 pub(crate) struct Builder {
     rows: usize,
     raw_bytes: usize,
-    cols: Vec<Option<Slotted>>,
-    time: TimestampMicrosecondBuilder,
+    cols: Columns,
+    /// Per row: event time when it is not `start` (else null); only materialized when
+    /// some row needs it.
+    time_fallback: Vec<Option<i64>>,
+    time_differs: bool,
     status: StringBuilder,
-    account_fallback: StringBuilder,
+    /// Per row: the envelope's account when the record has none; materialized lazily.
+    account_fallback: Vec<Option<String>>,
     uses_account_fallback: bool,
     event_uid: StringBuilder,
     raw: StringBuilder,
-    extra: StringBuilder,
+    /// Rows with unknown fields: (row, JSON object of them).
+    extra: Vec<(usize, String)>,
     /// Rows and raw bytes of the previous batch, to size the next one's buffers.
     last_rows: usize,
     last_raw: usize,
@@ -391,14 +472,15 @@ impl Builder {
         Self {
             rows: 0,
             raw_bytes: 0,
-            cols: FLOW_FIELDS.iter().map(|_| None).collect(),
-            time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            cols: Columns::new(),
+            time_fallback: Vec::new(),
+            time_differs: false,
             status: StringBuilder::new(),
-            account_fallback: StringBuilder::new(),
+            account_fallback: Vec::new(),
             uses_account_fallback: false,
             event_uid: StringBuilder::new(),
             raw: StringBuilder::new(),
-            extra: StringBuilder::new(),
+            extra: Vec::new(),
             last_rows: 1024,
             last_raw: 1024 * 128,
             toks: Vec::with_capacity(64),
@@ -427,19 +509,11 @@ impl Builder {
                 "format has {n_fields} fields; at most {MAX} are supported"
             ));
         }
-        // Split on spaces (runs of spaces count as one separator).
         let bytes = line.as_bytes();
         let mut toks = std::mem::take(&mut self.toks);
         toks.clear();
-        let mut from = 0usize;
-        for sp in memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len())) {
-            if sp > from {
-                toks.push((from as u32, sp as u32, 0));
-            }
-            from = sp + 1;
-        }
-        let count = toks.len();
-        let r = self.append_tokens(line, &mut toks, count, format, ctx);
+        split_spaces(bytes, &mut toks);
+        let r = self.append_tokens(line, &mut toks, format, ctx);
         self.toks = toks;
         r
     }
@@ -448,11 +522,11 @@ impl Builder {
         &mut self,
         line: &str,
         toks: &mut [(u32, u32, i64)],
-        count: usize,
         format: &FlowFormat,
         ctx: &crate::decoder::RowCtx<'_>,
     ) -> std::result::Result<(), String> {
         let n_fields = format.len();
+        let count = toks.len();
         let bytes = line.as_bytes();
         if count != n_fields {
             return Err(format!(
@@ -466,31 +540,29 @@ impl Builder {
             ));
         }
         // Validate numeric fields first, so a bad record leaves the builders untouched.
-        for (k, (a, b, int)) in toks.iter_mut().enumerate() {
-            let (a, b) = (*a, *b);
-            let tok = &bytes[a as usize..b as usize];
+        for (k, (tok_span, step)) in toks.iter_mut().zip(&format.plan).enumerate() {
+            if matches!(step.ty, FlowType::Str) {
+                continue;
+            }
+            let tok = &bytes[tok_span.0 as usize..tok_span.1 as usize];
             if tok == b"-" {
                 continue;
             }
-            if let Slot::Known(f) = &format.slots[k] {
-                let (name, ty, _) = FLOW_FIELDS[*f];
-                if ty != FlowType::Str {
-                    let v = parse_uint(tok).ok_or_else(|| {
-                        format!(
-                            "field {name} (position {}) is {:?}, not a number",
-                            k + 1,
-                            String::from_utf8_lossy(tok)
-                        )
-                    })?;
-                    if (*f == F_SRCPORT || *f == F_DSTPORT) && v > 65535 {
-                        return Err(format!(
-                            "field {name} (position {}) is {v}, outside the port range 0-65535",
-                            k + 1
-                        ));
-                    }
-                    *int = v;
-                }
+            let name = FLOW_FIELDS[step.field as usize].0;
+            let v = parse_uint(tok).ok_or_else(|| {
+                format!(
+                    "field {name} (position {}) is {:?}, not a number",
+                    k + 1,
+                    String::from_utf8_lossy(tok)
+                )
+            })?;
+            if step.role == Role::Port && v > 65535 {
+                return Err(format!(
+                    "field {name} (position {}) is {v}, outside the port range 0-65535",
+                    k + 1
+                ));
             }
+            tok_span.2 = v;
         }
         // Validated: append.
         let row = self.rows;
@@ -500,81 +572,130 @@ impl Builder {
         let mut action = None;
         let mut has_account = false;
         let mut extra: Option<String> = None;
-        for (k, slot) in format.slots.iter().enumerate() {
-            let (a, b, int) = toks[k];
+        for (k, (&(a, b, int), step)) in toks.iter().zip(&format.plan).enumerate() {
             let tok = &line[a as usize..b as usize];
-            let v = if tok == "-" {
-                Val::Null
-            } else {
-                match slot {
-                    Slot::Known(f) if FLOW_FIELDS[*f].1 != FlowType::Str => Val::Int(int),
-                    _ => Val::Str(tok),
+            let null = tok == "-";
+            if step.field == UNKNOWN {
+                let name = match &format.slots[k] {
+                    Slot::Unknown(n) => n.as_str(),
+                    Slot::Known(_) => "",
+                };
+                let e = extra.get_or_insert_with(|| String::from("{"));
+                if e.len() > 1 {
+                    e.push(',');
                 }
-            };
-            match slot {
-                Slot::Known(f) => {
-                    let slotted = self.cols[*f].get_or_insert_with(|| Slotted {
-                        col: Col::new(FLOW_FIELDS[*f].1, cap_rows, cap_bytes),
-                        rows: 0,
-                    });
-                    if slotted.rows < row {
-                        slotted.col.append_nulls(row - slotted.rows);
-                    }
-                    slotted.col.push(v);
-                    slotted.rows = row + 1;
-                    match (*f, v) {
-                        (F_START, Val::Int(t)) => start = Some(t),
-                        (F_END, Val::Int(t)) => end = Some(t),
-                        (F_ACTION, Val::Str(a)) => action = Some(a),
-                        (F_ACCOUNT, Val::Str(_)) => has_account = true,
-                        _ => {}
+                e.push_str(&serde_json::Value::String(name.to_string()).to_string());
+                e.push(':');
+                if null {
+                    e.push_str("null");
+                } else {
+                    e.push_str(&serde_json::Value::String(tok.to_string()).to_string());
+                }
+                continue;
+            }
+            let slot = self.cols.slot_of[step.field as usize] as usize;
+            match step.ty {
+                FlowType::Str => {
+                    let c = column!(
+                        self.cols.strs[slot],
+                        row,
+                        StringBuilder::with_capacity(cap_rows, cap_bytes)
+                    );
+                    if null {
+                        c.append_null();
+                    } else {
+                        c.append_value(tok);
+                        match step.role {
+                            Role::Action => action = Some(tok),
+                            Role::Account => has_account = true,
+                            _ => {}
+                        }
                     }
                 }
-                Slot::Unknown(name) => {
-                    let e = extra.get_or_insert_with(|| String::from("{"));
-                    if e.len() > 1 {
-                        e.push(',');
+                FlowType::Int32 => {
+                    let c = column!(
+                        self.cols.i32s[slot],
+                        row,
+                        Int32Builder::with_capacity(cap_rows)
+                    );
+                    if null {
+                        c.append_null()
+                    } else {
+                        c.append_value(int as i32)
                     }
-                    let value = match v {
-                        Val::Str(s) => serde_json::Value::String(s.to_string()),
-                        _ => serde_json::Value::Null,
-                    };
-                    e.push_str(&serde_json::Value::String(name.clone()).to_string());
-                    e.push(':');
-                    e.push_str(&value.to_string());
+                }
+                FlowType::Int64 => {
+                    let c = column!(
+                        self.cols.i64s[slot],
+                        row,
+                        Int64Builder::with_capacity(cap_rows)
+                    );
+                    if null {
+                        c.append_null()
+                    } else {
+                        c.append_value(int)
+                    }
+                }
+                FlowType::Time => {
+                    let c = column!(
+                        self.cols.times[slot],
+                        row,
+                        TimestampMicrosecondBuilder::with_capacity(cap_rows).with_timezone("UTC")
+                    );
+                    if null {
+                        c.append_null();
+                    } else {
+                        c.append_value(int.saturating_mul(1_000_000));
+                        match step.role {
+                            Role::Start => start = Some(int),
+                            Role::End => end = Some(int),
+                            _ => {}
+                        }
+                    }
                 }
             }
         }
         self.rows += 1;
         self.raw_bytes += line.len();
-        let time = start
-            .or(end)
-            .map(|s| s.saturating_mul(1_000_000))
-            .or(ctx.fallback_time);
-        self.time.append_option(time);
+        // `time` is `start` unless a row lacks it.
+        let fallback = if start.is_some() {
+            None
+        } else {
+            end.map(|s| s.saturating_mul(1_000_000))
+                .or(ctx.fallback_time)
+        };
+        if start.is_none() && !self.time_differs {
+            self.time_differs = true;
+            self.time_fallback = vec![None; row];
+        }
+        if self.time_differs {
+            self.time_fallback.push(fallback);
+        }
         self.status.append_option(match action {
             Some("ACCEPT") => Some(status_word(true)),
             Some("REJECT") => Some(status_word(false)),
             _ => None,
         });
-        if !has_account && ctx.default_account.is_some() {
-            self.uses_account_fallback = true;
-        }
-        self.account_fallback.append_option(if has_account {
+        let fallback_account = if has_account {
             None
         } else {
             ctx.default_account
-        });
+        };
+        if fallback_account.is_some() && !self.uses_account_fallback {
+            self.uses_account_fallback = true;
+            self.account_fallback = vec![None; row];
+        }
+        if self.uses_account_fallback {
+            self.account_fallback
+                .push(fallback_account.map(str::to_string));
+        }
         let mut hex = [0u8; 32];
         self.event_uid
             .append_value(content_hash_into(line.as_bytes(), &mut hex));
         self.raw.append_value(line);
-        match extra {
-            Some(mut e) => {
-                e.push('}');
-                self.extra.append_value(e);
-            }
-            None => self.extra.append_null(),
+        if let Some(mut e) = extra {
+            e.push('}');
+            self.extra.push((row, e));
         }
         Ok(())
     }
@@ -587,44 +708,88 @@ impl Builder {
         self.raw_bytes = 0;
         let all_fields = fields();
         let mut specific: Vec<ArrayRef> = Vec::with_capacity(FLOW_FIELDS.len() + 1);
-        for (i, col) in self.cols.iter_mut().enumerate() {
-            let arr = match col.take() {
-                Some(mut c) => {
-                    if c.rows < rows {
-                        c.col.append_nulls(rows - c.rows);
+        for (i, (_, ty, _)) in FLOW_FIELDS.iter().enumerate() {
+            let slot = self.cols.slot_of[i] as usize;
+            macro_rules! take {
+                ($vec:expr) => {
+                    match $vec[slot].take() {
+                        Some(mut c) => {
+                            if c.rows < rows {
+                                c.b.append_nulls(rows - c.rows);
+                            }
+                            Arc::new(c.b.finish()) as ArrayRef
+                        }
+                        None => new_null_array(all_fields[i].data_type(), rows),
                     }
-                    c.col.finish()
-                }
-                None => new_null_array(all_fields[i].data_type(), rows),
-            };
-            specific.push(arr);
+                };
+            }
+            specific.push(match ty {
+                FlowType::Str => take!(self.cols.strs),
+                FlowType::Int32 => take!(self.cols.i32s),
+                FlowType::Int64 => take!(self.cols.i64s),
+                FlowType::Time => take!(self.cols.times),
+            });
         }
-        specific.push(Arc::new(self.extra.finish()));
-        let fallback = self.account_fallback.finish();
+        let extra: ArrayRef = if self.extra.is_empty() {
+            new_null_array(&DataType::Utf8, rows)
+        } else {
+            let mut b = StringBuilder::new();
+            let mut next = 0;
+            for (row, e) in self.extra.drain(..) {
+                b.append_nulls(row - next);
+                b.append_value(e);
+                next = row + 1;
+            }
+            b.append_nulls(rows - next);
+            Arc::new(b.finish())
+        };
+        specific.push(extra);
         let account: ArrayRef = if std::mem::take(&mut self.uses_account_fallback) {
             let own = specific[F_ACCOUNT]
                 .as_any()
                 .downcast_ref::<arrow::array::StringArray>()
                 .cloned()
                 .unwrap_or_else(|| arrow::array::StringArray::new_null(rows));
+            let fallback = std::mem::take(&mut self.account_fallback);
             Arc::new(
                 own.iter()
                     .zip(fallback.iter())
-                    .map(|(a, b)| a.or(b))
+                    .map(|(a, b)| a.or(b.as_deref()))
                     .collect::<arrow::array::StringArray>(),
             )
         } else {
             specific[F_ACCOUNT].clone()
         };
+        let time: ArrayRef = if std::mem::take(&mut self.time_differs) {
+            let start = specific[F_START]
+                .as_any()
+                .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
+                .cloned()
+                .unwrap_or_else(|| arrow::array::TimestampMicrosecondArray::new_null(rows));
+            let fallback = std::mem::take(&mut self.time_fallback);
+            Arc::new(
+                start
+                    .iter()
+                    .zip(fallback)
+                    .map(|(s, f)| s.or(f))
+                    .collect::<arrow::array::TimestampMicrosecondArray>()
+                    .with_timezone("UTC"),
+            )
+        } else {
+            specific[F_START].clone()
+        };
         let (r, b) = (self.last_rows, self.last_raw);
         let common = CommonArrays {
-            time: Arc::new(self.time.finish()),
+            time,
             actor_user: new_null_array(&DataType::Utf8, rows),
             src_ip: specific[F_SRCADDR].clone(),
             dst_ip: specific[F_DSTADDR].clone(),
             account,
             region: specific[F_REGION].clone(),
-            status: Arc::new(self.status.finish()),
+            status: Arc::new(
+                std::mem::replace(&mut self.status, StringBuilder::with_capacity(r, r * 7))
+                    .finish(),
+            ),
             event_uid: Arc::new(
                 std::mem::replace(&mut self.event_uid, StringBuilder::with_capacity(r, r * 32))
                     .finish(),
@@ -634,9 +799,6 @@ impl Builder {
                     .finish(),
             ),
         };
-        self.time = TimestampMicrosecondBuilder::with_capacity(r).with_timezone("UTC");
-        self.status = StringBuilder::with_capacity(r, r * 7);
-        self.extra = StringBuilder::with_capacity(r, 0);
         assemble(SourceKind::VpcFlow, rows, common, specific)
     }
 }
@@ -644,6 +806,19 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The SWAR splitter agrees with a plain split on spaces.
+        #[test]
+        fn split_spaces_matches_a_plain_split(line in "[ a-z0-9\\-:.]{0,90}") {
+            let mut toks = Vec::new();
+            split_spaces(line.as_bytes(), &mut toks);
+            let got: Vec<&str> = toks.iter().map(|&(a, b, _)| &line[a as usize..b as usize]).collect();
+            let want: Vec<&str> = line.split(' ').filter(|t| !t.is_empty()).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn header_detection() {

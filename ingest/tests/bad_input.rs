@@ -220,10 +220,18 @@ fn memory_stays_bounded_on_a_long_stream() {
             doc.push_str(&CT.replace("\"e1\"", &format!("\"e{i}\"")));
         }
         doc.push_str("]}");
-        let cfg = DecoderConfig { batch_rows: 1000, read_chunk: 4096, ..DecoderConfig::default() };
+        let cfg = DecoderConfig {
+            batch_rows: 1000,
+            read_chunk: 4096,
+            ..DecoderConfig::default()
+        };
         let (c, stats) = decode_with(doc.as_bytes(), &cfg);
         assert_eq!(stats.events[SourceKind::CloudTrail.index()], 20_000);
-        assert!(c.flushes.iter().all(|f| f.batches.iter().all(|b| b.batch.num_rows() <= 1000)));
+        assert!(
+            c.flushes
+                .iter()
+                .all(|f| f.batches.iter().all(|b| b.batch.num_rows() <= 1000))
+        );
         assert_eq!(c.flushes.len(), 21);
         let offsets: Vec<u64> = c.flushes.iter().map(|f| f.checkpoint.offset).collect();
         assert!(offsets.windows(2).all(|w| w[0] <= w[1]));
@@ -235,11 +243,26 @@ fn memory_stays_bounded_on_a_long_stream() {
 
 #[test]
 fn oversized_element_in_a_streamed_document() {
-    let big = format!("{{\n\"Records\":[\n{CT},\n{{\"eventVersion\":\"1.08\",\"pad\":\"{}\"}},\n{CT}]}}", "x".repeat(5000));
-    let cfg = DecoderConfig { max_record_bytes: 2048, read_chunk: 512, ..DecoderConfig::default() };
+    let big = format!(
+        "{{\n\"Records\":[\n{CT},\n{{\"eventVersion\":\"1.08\",\"pad\":\"{}\"}},\n{CT}]}}",
+        "x".repeat(5000)
+    );
+    let cfg = DecoderConfig {
+        max_record_bytes: 2048,
+        read_chunk: 512,
+        ..DecoderConfig::default()
+    };
     let (c, stats) = decode_with(big.as_bytes(), &cfg);
-    assert_eq!((stats.events[SourceKind::CloudTrail.index()], stats.rejected), (2, 1));
-    assert!(c.dead[0].reason.contains("larger than the maximum record size") && c.dead[0].truncated);
+    assert_eq!(
+        (stats.events[SourceKind::CloudTrail.index()], stats.rejected),
+        (2, 1)
+    );
+    assert!(
+        c.dead[0]
+            .reason
+            .contains("larger than the maximum record size")
+            && c.dead[0].truncated
+    );
     assert_eq!(c.dead[0].line, 4);
 }
 
@@ -309,18 +332,44 @@ fn one_line_s3_object_sliced_at_false_boundaries() {
     }
     doc.push_str("]}\n");
     for slice in [1, 7, 100, 1 << 20] {
-        let cfg = DecoderConfig { records_slice_bytes: slice, ..DecoderConfig::default() };
+        let cfg = DecoderConfig {
+            records_slice_bytes: slice,
+            ..DecoderConfig::default()
+        };
         let (c, stats) = decode_with(doc.as_bytes(), &cfg);
-        assert_eq!((stats.total_events(), stats.rejected), (50, 0), "slice {slice}: {:?}", c.dead);
-        let ids: Vec<String> = c.strings(SourceKind::CloudTrail, "event_uid").into_iter().flatten().collect();
-        assert_eq!(ids, (0..50).map(|i| format!("n{i}")).collect::<Vec<_>>(), "slice {slice}");
+        assert_eq!(
+            (stats.total_events(), stats.rejected),
+            (50, 0),
+            "slice {slice}: {:?}",
+            c.dead
+        );
+        let ids: Vec<String> = c
+            .strings(SourceKind::CloudTrail, "event_uid")
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(
+            ids,
+            (0..50).map(|i| format!("n{i}")).collect::<Vec<_>>(),
+            "slice {slice}"
+        );
         let raw = c.strings(SourceKind::CloudTrail, "raw");
-        assert_eq!(raw[7].as_deref(), Some(nested.replace("nID", "n7").as_str()));
+        assert_eq!(
+            raw[7].as_deref(),
+            Some(nested.replace("nID", "n7").as_str())
+        );
     }
     // Truncated after valid slices: what parsed stands, the rest is one dead letter.
     let cut = &doc[..doc.len() - 40];
-    let cfg = DecoderConfig { records_slice_bytes: 100, ..DecoderConfig::default() };
+    let cfg = DecoderConfig {
+        records_slice_bytes: 100,
+        ..DecoderConfig::default()
+    };
     let (c, stats) = decode_with(cut.as_bytes(), &cfg);
-    assert!(stats.total_events() >= 40 && stats.total_events() < 50, "{}", stats.total_events());
+    assert!(
+        stats.total_events() >= 40 && stats.total_events() < 50,
+        "{}",
+        stats.total_events()
+    );
     assert!(stats.rejected >= 1 && c.dead.iter().all(|d| !d.reason.is_empty()));
 }

@@ -45,7 +45,12 @@ enum Cmd {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Ingest { size_mb, data, reps, no_duckdb } => ingest(size_mb, &data, reps.max(1), !no_duckdb),
+        Cmd::Ingest {
+            size_mb,
+            data,
+            reps,
+            no_duckdb,
+        } => ingest(size_mb, &data, reps.max(1), !no_duckdb),
     }
 }
 
@@ -62,13 +67,41 @@ struct Dataset {
 fn datasets(dir: &Path, size_mb: u64) -> Result<Vec<Dataset>> {
     std::fs::create_dir_all(dir)?;
     let bytes = size_mb * 1_000_000;
-    let cfg = GenConfig { attacks: false, ..GenConfig::default() };
+    let cfg = GenConfig {
+        attacks: false,
+        ..GenConfig::default()
+    };
     let specs: [(&str, &str, bool, &str); 5] = [
-        ("cloudtrail-s3", "cloudtrail_s3.json", true, "CREATE TABLE t AS SELECT unnest(Records) AS r FROM read_json('{f}', format='newline_delimited', maximum_object_size=1000000000)"),
-        ("cloudtrail-ndjson", "cloudtrail.ndjson", true, "CREATE TABLE t AS SELECT * FROM read_json('{f}', format='newline_delimited', maximum_object_size=100000000)"),
-        ("vpcflow-v2", "vpcflow_v2.log", false, "CREATE TABLE t AS SELECT * FROM read_csv('{f}', delim=' ', header=true, nullstr='-')"),
-        ("vpcflow-v5", "vpcflow_v5.log", false, "CREATE TABLE t AS SELECT * FROM read_csv('{f}', delim=' ', header=true, nullstr='-')"),
-        ("k8s-audit", "k8s_audit.ndjson", true, "CREATE TABLE t AS SELECT * FROM read_json('{f}', format='newline_delimited', maximum_object_size=100000000)"),
+        (
+            "cloudtrail-s3",
+            "cloudtrail_s3.json",
+            true,
+            "CREATE TABLE t AS SELECT unnest(Records) AS r FROM read_json('{f}', format='newline_delimited', maximum_object_size=1000000000)",
+        ),
+        (
+            "cloudtrail-ndjson",
+            "cloudtrail.ndjson",
+            true,
+            "CREATE TABLE t AS SELECT * FROM read_json('{f}', format='newline_delimited', maximum_object_size=100000000)",
+        ),
+        (
+            "vpcflow-v2",
+            "vpcflow_v2.log",
+            false,
+            "CREATE TABLE t AS SELECT * FROM read_csv('{f}', delim=' ', header=true, nullstr='-')",
+        ),
+        (
+            "vpcflow-v5",
+            "vpcflow_v5.log",
+            false,
+            "CREATE TABLE t AS SELECT * FROM read_csv('{f}', delim=' ', header=true, nullstr='-')",
+        ),
+        (
+            "k8s-audit",
+            "k8s_audit.ndjson",
+            true,
+            "CREATE TABLE t AS SELECT * FROM read_json('{f}', format='newline_delimited', maximum_object_size=100000000)",
+        ),
     ];
     let mut out = Vec::new();
     for (name, file, json_lines, duckdb) in specs {
@@ -79,10 +112,32 @@ fn datasets(dir: &Path, size_mb: u64) -> Result<Vec<Dataset>> {
             let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
             // Sizes are approximate: generate by event count from the average size.
             match name {
-                "cloudtrail-s3" => generate::write_cloudtrail(&mut w, &cfg, (bytes / 1530) as usize, CloudTrailForm::S3Object { events_per_file: 3000 })?,
-                "cloudtrail-ndjson" => generate::write_cloudtrail(&mut w, &cfg, (bytes / 1530) as usize, CloudTrailForm::Ndjson)?,
-                "vpcflow-v2" => generate::write_vpcflow(&mut w, &cfg, (bytes / 113) as usize, FlowForm::V2Default)?,
-                "vpcflow-v5" => generate::write_vpcflow(&mut w, &cfg, (bytes / 235) as usize, FlowForm::V5Custom)?,
+                "cloudtrail-s3" => generate::write_cloudtrail(
+                    &mut w,
+                    &cfg,
+                    (bytes / 1530) as usize,
+                    CloudTrailForm::S3Object {
+                        events_per_file: 3000,
+                    },
+                )?,
+                "cloudtrail-ndjson" => generate::write_cloudtrail(
+                    &mut w,
+                    &cfg,
+                    (bytes / 1530) as usize,
+                    CloudTrailForm::Ndjson,
+                )?,
+                "vpcflow-v2" => generate::write_vpcflow(
+                    &mut w,
+                    &cfg,
+                    (bytes / 113) as usize,
+                    FlowForm::V2Default,
+                )?,
+                "vpcflow-v5" => generate::write_vpcflow(
+                    &mut w,
+                    &cfg,
+                    (bytes / 235) as usize,
+                    FlowForm::V5Custom,
+                )?,
                 _ => generate::write_k8s_audit(&mut w, &cfg, (bytes / 1300) as usize)?,
             };
             use std::io::Write;
@@ -90,7 +145,12 @@ fn datasets(dir: &Path, size_mb: u64) -> Result<Vec<Dataset>> {
             drop(w);
             std::fs::rename(&tmp, &path)?;
         }
-        out.push(Dataset { name, file: path, json_lines, duckdb });
+        out.push(Dataset {
+            name,
+            file: path,
+            json_lines,
+            duckdb,
+        });
     }
     Ok(out)
 }
@@ -99,7 +159,11 @@ struct DropSink(u64);
 
 impl Sink for DropSink {
     fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
-        self.0 += f.batches.iter().map(|b| b.batch.num_rows() as u64).sum::<u64>();
+        self.0 += f
+            .batches
+            .iter()
+            .map(|b| b.batch.num_rows() as u64)
+            .sum::<u64>();
         Ok(())
     }
     fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
@@ -142,7 +206,8 @@ fn simd_json_only(bytes: &[u8]) -> Result<u64> {
         let len = scratch.len();
         scratch.resize(len + simd_json::INPUT_PADDING, 0);
         let mut tape = simd_json::tape::Tape::null();
-        simd_json::fill_tape_padded(&mut scratch, len, &mut buffers, &mut tape).context("simd-json rejects the data")?;
+        simd_json::fill_tape_padded(&mut scratch, len, &mut buffers, &mut tape)
+            .context("simd-json rejects the data")?;
         nodes += tape.0.len();
         docs += 1;
     }
@@ -168,7 +233,13 @@ for _ in range(reps):
 print(best, rows)
 "#;
     let sql = sql.replace("{f}", &file.display().to_string());
-    let out = Command::new("python3").arg("-c").arg(script).arg(&sql).arg(reps.to_string()).output().context("python3 with duckdb (scripts/setup.sh --test)")?;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&sql)
+        .arg(reps.to_string())
+        .output()
+        .context("python3 with duckdb (scripts/setup.sh --test)")?;
     if !out.status.success() {
         bail!("duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -183,7 +254,9 @@ fn ingest(size_mb: u64, dir: &Path, reps: usize, with_duckdb: bool) -> Result<()
     let sets = datasets(dir, size_mb)?;
     let cfg = DecoderConfig::default();
     let mut rows = Vec::new();
-    println!("| dataset | MB | events | Vigil MB/s | Vigil events/s | simd-json only MB/s | Vigil / simd-json | DuckDB 1 thread MB/s | Vigil / DuckDB |");
+    println!(
+        "| dataset | MB | events | Vigil MB/s | Vigil events/s | simd-json only MB/s | Vigil / simd-json | DuckDB 1 thread MB/s | Vigil / DuckDB |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for d in &sets {
         let bytes = std::fs::read(&d.file)?;
@@ -196,7 +269,11 @@ fn ingest(size_mb: u64, dir: &Path, reps: usize, with_duckdb: bool) -> Result<()
         let mut ratios = Vec::new();
         let mut events = 0;
         for _ in 0..reps {
-            let c = if d.json_lines { Some(best(1, || simd_json_only(&bytes))?.0) } else { None };
+            let c = if d.json_lines {
+                Some(best(1, || simd_json_only(&bytes))?.0)
+            } else {
+                None
+            };
             let (v, e) = best(1, || {
                 let mut sink = DropSink(0);
                 let stats = vigil_ingest::decode_bytes(&bytes, d.name, &cfg, &mut sink)?;
@@ -215,12 +292,19 @@ fn ingest(size_mb: u64, dir: &Path, reps: usize, with_duckdb: bool) -> Result<()
         let vs = median(&mut vigil_runs);
         let ceiling = (!ceiling_runs.is_empty()).then(|| median(&mut ceiling_runs));
         let ratio = (!ratios.is_empty()).then(|| median(&mut ratios));
-        let duck = if with_duckdb { Some(duckdb_seconds(d.duckdb, &d.file, reps)?) } else { None };
+        let duck = if with_duckdb {
+            Some(duckdb_seconds(d.duckdb, &d.file, reps.min(3))?)
+        } else {
+            None
+        };
         if let Some((_, drows)) = duck
             && drows != events
             && !d.name.starts_with("cloudtrail-s3")
         {
-            eprintln!("warning: {}: DuckDB read {drows} rows, Vigil {events}", d.name);
+            eprintln!(
+                "warning: {}: DuckDB read {drows} rows, Vigil {events}",
+                d.name
+            );
         }
         let fmt = |x: Option<String>| x.unwrap_or_else(|| "n/a".into());
         println!(

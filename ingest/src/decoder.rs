@@ -897,8 +897,10 @@ impl<'a, R: Read> Decoder<'a, R> {
     /// Takes the line at `pos` (a text record, or a JSON value in NDJSON mode). A run of
     /// complete text lines (flow log records) is handed over as one block.
     fn line(&mut self) -> Result<State> {
-        if !matches!(self.buf.get(self.pos), Some(b'{' | b'[')) {
-            if let Some(k) = memchr::memrchr(b'\n', &self.buf[self.pos..self.len]) {
+        if !matches!(self.buf.get(self.pos), Some(b'{' | b'['))
+            && let Some(k) = memchr::memrchr(b'\n', &self.buf[self.pos..self.len])
+        {
+            {
                 let start = self.pos;
                 let end = start + k + 1;
                 let abs = self.abs(start);

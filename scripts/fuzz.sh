@@ -13,7 +13,10 @@ if ! [ -x "$tools/bin/cargo-fuzz" ]; then
 fi
 export PATH="$tools/bin:$PATH"
 export CARGO_TARGET_DIR="${VIGIL_FUZZ_TARGET_DIR:-$HOME/.cache/vigil/target-fuzz}"
-corpus="$(cd "${VIGIL_CORPUS:-../shared/corpus}" && pwd)"
+for c in "${VIGIL_CORPUS:-}" ../shared/corpus ../../shared/corpus /work/shared/corpus; do
+  [ -n "$c" ] && [ -d "$c" ] && { corpus="$(cd "$c" && pwd)"; break; }
+done
+[ -n "${corpus:-}" ] || { echo "fuzz: shared corpus not found; set VIGIL_CORPUS" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 declare -A seeds=(

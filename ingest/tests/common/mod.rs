@@ -9,21 +9,24 @@ use arrow::array::{Array, RecordBatch};
 use vigil_ingest::input::{self, Input};
 use vigil_ingest::{DeadLetter, DecodeStats, Decoder, DecoderConfig, Flush, Sink, SourceKind};
 
-/// The shared third-party corpus: `$VIGIL_CORPUS`, else `../shared/corpus` next to the
-/// workspace. Panics with instructions when it is missing: these tests must not pass
-/// vacuously.
+/// The shared third-party corpus: `$VIGIL_CORPUS`, else `shared/corpus` next to the
+/// checkout (or one level up), else `/work/shared/corpus`. Panics with instructions when
+/// it is missing: these tests must not pass vacuously.
 pub fn corpus() -> PathBuf {
     if let Ok(p) = std::env::var("VIGIL_CORPUS") {
         return PathBuf::from(p);
     }
     let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let p = ws.join("../shared/corpus");
-    assert!(
-        p.is_dir(),
-        "corpus not found at {}: set VIGIL_CORPUS to the shared corpus folder",
-        p.display()
-    );
-    p
+    let candidates = [
+        ws.join("../shared/corpus"),
+        ws.join("../../shared/corpus"),
+        PathBuf::from("/work/shared/corpus"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS"))
 }
 
 /// Everything a decoder produced.

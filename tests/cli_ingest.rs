@@ -5,17 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// The shared corpus: `$VIGIL_CORPUS`, else `shared/corpus` next to the checkout (or one
+/// level up), else `/work/shared/corpus`.
 fn corpus() -> PathBuf {
     if let Ok(p) = std::env::var("VIGIL_CORPUS") {
         return PathBuf::from(p);
     }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    assert!(
-        p.is_dir(),
-        "corpus not found at {}: set VIGIL_CORPUS",
-        p.display()
-    );
-    p
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        ws.join("../shared/corpus"),
+        ws.join("../../shared/corpus"),
+        PathBuf::from("/work/shared/corpus"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS")
+        })
 }
 
 fn vigil(args: &[&str]) -> Output {

@@ -26,7 +26,9 @@ pub fn corpus() -> PathBuf {
         .iter()
         .find(|p| p.is_dir())
         .cloned()
-        .unwrap_or_else(|| panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS"))
+        .unwrap_or_else(|| {
+            panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS")
+        })
 }
 
 /// Everything a decoder produced.

@@ -102,7 +102,7 @@ impl Drop for TempDir {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    crate::corpus_dir().expect("shared corpus not found: set VIGIL_CORPUS")
 }
 
 #[test]

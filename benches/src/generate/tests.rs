@@ -3,7 +3,7 @@
 //! determinism, monotonic time, sizes, and the planted attacks.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 

@@ -1,0 +1,999 @@
+//! Rules compiled into a plan over Arrow columns.
+//!
+//! For each source type: the distinct fields its rules read ([`Access`]), the distinct
+//! predicates ("leaves") on them, shared by every rule that uses the same predicate, one
+//! Hyperscan database per field holding every string pattern of every rule on that field,
+//! and each rule's condition as a tree over leaves ([`Node`]).
+
+pub mod pattern;
+
+use std::collections::{BTreeMap, HashMap};
+
+use hyperscan::prelude::*;
+use hyperscan::{BlockMode, PatternFlags};
+use vigil_ingest::SourceKind;
+
+use crate::fields::{Access, resolve};
+use crate::logsource::route;
+use crate::rule::load::{Rejection, RuleSet};
+use crate::rule::{
+    AnyRule, Cond, CorrelationRule, Detection, FieldPredicate, Meta, Op, Quant, SigmaRule,
+    SigmaValue, TimePart,
+};
+use crate::{DetectError, Result};
+use pattern::{Expr, exprs};
+
+/// A numeric comparison of a predicate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumOp {
+    /// `==` (plain numeric values)
+    Eq,
+    /// `lt`
+    Lt,
+    /// `lte`
+    Lte,
+    /// `gt`
+    Gt,
+    /// `gte`
+    Gte,
+}
+
+impl NumOp {
+    /// `x OP v`
+    pub fn holds(self, x: f64, v: f64) -> bool {
+        match self {
+            NumOp::Eq => (x - v).abs() < f64::EPSILON,
+            NumOp::Lt => x < v,
+            NumOp::Lte => x <= v,
+            NumOp::Gt => x > v,
+            NumOp::Gte => x >= v,
+        }
+    }
+}
+
+/// What a leaf tests on its field's values.
+#[derive(Debug, Clone)]
+pub enum LeafKind {
+    /// A string match; its patterns live in the field's Hyperscan database (or, for the
+    /// rare regular expression Hyperscan refuses, in `regex`).
+    Pattern {
+        /// Fallback for a regular expression Hyperscan cannot compile.
+        regex: Option<regex::Regex>,
+    },
+    /// A numeric comparison (numbers, and strings that parse as numbers).
+    Num(NumOp, f64),
+    /// Boolean equality (JSON booleans; strings true/1/yes, false/0/no).
+    Bool(bool),
+    /// `null`: absent or null.
+    Null,
+    /// `exists: true/false`
+    Exists(bool),
+    /// `cidr`
+    Cidr(ipnet::IpNet),
+    /// `fieldref`: compare with another field of the same event.
+    FieldRef {
+        /// Index of the other field in the source's field list.
+        other: usize,
+        /// How to compare.
+        op: Op,
+        /// Case-sensitive.
+        cased: bool,
+    },
+    /// A time modifier: a part of the field's timestamp compared with a number.
+    Time(TimePart, NumOp, f64),
+}
+
+/// One distinct predicate on one field.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    /// Index into [`KindPlan::fields`].
+    pub field: usize,
+    /// The test.
+    pub kind: LeafKind,
+    /// Text for messages and `explain`.
+    pub describe: String,
+}
+
+/// A rule's condition over leaves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A leaf.
+    Leaf(u32),
+    /// Negation.
+    Not(Box<Node>),
+    /// Conjunction.
+    And(Vec<Node>),
+    /// Disjunction.
+    Or(Vec<Node>),
+    /// At least `n` of.
+    AtLeast(usize, Vec<Node>),
+    /// A constant.
+    Const(bool),
+}
+
+impl Node {
+    fn and(mut items: Vec<Node>) -> Node {
+        let mut flat = Vec::new();
+        for i in items.drain(..) {
+            match i {
+                Node::And(inner) => flat.extend(inner),
+                Node::Const(true) => {}
+                Node::Const(false) => return Node::Const(false),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Node::Const(true),
+            1 => flat.remove(0),
+            _ => Node::And(flat),
+        }
+    }
+
+    fn or(mut items: Vec<Node>) -> Node {
+        let mut flat = Vec::new();
+        for i in items.drain(..) {
+            match i {
+                Node::Or(inner) => flat.extend(inner),
+                Node::Const(false) => {}
+                Node::Const(true) => return Node::Const(true),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Node::Const(false),
+            1 => flat.remove(0),
+            _ => Node::Or(flat),
+        }
+    }
+
+    /// Leaves the node reads.
+    pub fn leaves(&self, out: &mut Vec<u32>) {
+        match self {
+            Node::Leaf(l) => out.push(*l),
+            Node::Not(n) => n.leaves(out),
+            Node::And(ns) | Node::Or(ns) | Node::AtLeast(_, ns) => {
+                ns.iter().for_each(|n| n.leaves(out))
+            }
+            Node::Const(_) => {}
+        }
+    }
+}
+
+/// A field of one source, with the Hyperscan database of its string patterns.
+pub struct FieldPlan {
+    /// How the field is read.
+    pub access: Access,
+    /// The string patterns of all leaves on this field.
+    pub db: Option<FieldDb>,
+}
+
+/// Compiled string patterns of one field.
+pub struct FieldDb {
+    /// Every pattern; case-insensitive ones compiled caseless, over lowercased text.
+    pub all: BlockDatabase,
+    /// The case-insensitive patterns alone, run on the lowercased text of non-ASCII
+    /// values (Hyperscan folds ASCII case only).
+    pub caseless: Option<BlockDatabase>,
+    /// Pattern id in `all` -> leaves.
+    pub leaves_of: Vec<Vec<u32>>,
+    /// Pattern id in `all` -> whether it is case-insensitive.
+    pub is_caseless: Vec<bool>,
+    /// Pattern id in `caseless` -> pattern id in `all`.
+    pub caseless_ids: Vec<u32>,
+}
+
+/// Everything about one source type's rules.
+pub struct KindPlan {
+    /// The source type.
+    pub kind: SourceKind,
+    /// Distinct fields.
+    pub fields: Vec<FieldPlan>,
+    /// Distinct predicates.
+    pub leaves: Vec<Leaf>,
+    /// `(rule index, condition)` for every detection rule of this source.
+    pub rules: Vec<(usize, Node)>,
+}
+
+/// A loaded detection rule.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    /// Metadata.
+    pub meta: Meta,
+    /// Its source type.
+    pub kind: SourceKind,
+    /// Whether its matches become findings of their own (false when only correlations
+    /// use it and none asks to `generate` it).
+    pub emit: bool,
+    /// Correlations it feeds.
+    pub feeds: Vec<usize>,
+}
+
+/// What a correlation reads from one referenced rule.
+#[derive(Debug, Clone)]
+pub enum CorrInput {
+    /// A detection rule: its index, and per `group-by` entry the field to read.
+    Rule {
+        /// Index into [`Compiled::rules`].
+        rule: usize,
+        /// Field names for each group-by entry (aliases resolved).
+        group_fields: Vec<String>,
+        /// The field `condition.field` names, for value correlations.
+        value_fields: Vec<String>,
+    },
+    /// Another correlation, whose group values feed this one's by name.
+    Correlation(usize),
+}
+
+/// A loaded correlation rule.
+#[derive(Debug, Clone)]
+pub struct CorrelationPlan {
+    /// The rule.
+    pub rule: CorrelationRule,
+    /// One entry per referenced rule, in the rule's order.
+    pub inputs: Vec<CorrInput>,
+    /// Correlations that reference this one.
+    pub parents: Vec<usize>,
+    /// Whether its findings are emitted (false when only a parent correlation uses it).
+    pub emit: bool,
+}
+
+/// A rule that loaded, as `vigil rules check` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Loaded {
+    /// `id`
+    pub rule_id: String,
+    /// `title`
+    pub title: String,
+    /// `detection` or `correlation` or `filter`
+    pub kind: &'static str,
+    /// Source type, for detection rules.
+    pub source: Option<&'static str>,
+    /// Where it came from.
+    pub origin: String,
+    /// Things worth knowing that do not stop it loading (a field that cannot exist in
+    /// its source, ...).
+    pub warnings: Vec<String>,
+}
+
+/// What loading rules produced.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LoadReport {
+    /// Rules in use.
+    pub loaded: Vec<Loaded>,
+    /// Rules not in use, with the reason.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Options for compiling rules.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Values for `%placeholder%`s used with the `expand` modifier.
+    pub placeholders: BTreeMap<String, Vec<String>>,
+}
+
+/// The compiled plan.
+pub struct Compiled {
+    /// Detection rules, indexed by rule index.
+    pub rules: Vec<RuleInfo>,
+    /// Per source type (by [`SourceKind::index`]).
+    pub kinds: Vec<KindPlan>,
+    /// Correlation rules.
+    pub correlations: Vec<CorrelationPlan>,
+    /// What loaded and what did not.
+    pub report: LoadReport,
+}
+
+fn reject(meta: &Meta, reason: String) -> Rejection {
+    Rejection {
+        origin: meta.origin.to_string(),
+        rule_id: Some(meta.id.0.clone()),
+        title: Some(meta.title.clone()),
+        reason,
+    }
+}
+
+/// Per-source builder state.
+struct KindBuilder {
+    kind: SourceKind,
+    fields: Vec<Access>,
+    field_index: HashMap<Access, usize>,
+    leaves: Vec<Leaf>,
+    leaf_index: HashMap<String, u32>,
+    /// Per field: (expressions, leaf) pairs.
+    exprs: Vec<Vec<(Expr, u32)>>,
+    rules: Vec<(usize, Node)>,
+}
+
+impl KindBuilder {
+    fn new(kind: SourceKind) -> Self {
+        Self {
+            kind,
+            fields: Vec::new(),
+            field_index: HashMap::new(),
+            leaves: Vec::new(),
+            leaf_index: HashMap::new(),
+            exprs: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+
+    fn field(&mut self, access: Access) -> usize {
+        if let Some(&i) = self.field_index.get(&access) {
+            return i;
+        }
+        let i = self.fields.len();
+        self.fields.push(access.clone());
+        self.field_index.insert(access, i);
+        self.exprs.push(Vec::new());
+        i
+    }
+
+    fn leaf(
+        &mut self,
+        field: usize,
+        kind: LeafKind,
+        key: String,
+        describe: String,
+        exprs: Vec<Expr>,
+    ) -> u32 {
+        let key = format!("{field}\u{1}{key}");
+        if let Some(&l) = self.leaf_index.get(&key) {
+            return l;
+        }
+        let l = self.leaves.len() as u32;
+        self.leaves.push(Leaf {
+            field,
+            kind,
+            describe,
+        });
+        self.leaf_index.insert(key, l);
+        for e in exprs {
+            self.exprs[field].push((e, l));
+        }
+        l
+    }
+}
+
+/// Checks that Hyperscan (or, failing that, the `regex` crate) accepts a user regular
+/// expression; returns the fallback matcher when only `regex` does.
+fn check_regex(e: &Expr) -> std::result::Result<Option<regex::Regex>, String> {
+    if hs_pattern(e, 0)
+        .and_then(|p| p.build::<BlockMode>().map_err(|x| x.to_string()))
+        .is_ok()
+    {
+        return Ok(None);
+    }
+    let mut flags = String::new();
+    if e.caseless {
+        flags.push('i');
+    }
+    if e.multiline {
+        flags.push('m');
+    }
+    if e.dotall {
+        flags.push('s');
+    }
+    let re = if flags.is_empty() {
+        e.regex.clone()
+    } else {
+        format!("(?{flags}){}", e.regex)
+    };
+    regex::Regex::new(&re)
+        .map(Some)
+        .map_err(|err| format!("regular expression {:?} is supported neither by Hyperscan nor by the regex crate: {err}", e.regex))
+}
+
+fn hs_pattern(e: &Expr, id: usize) -> std::result::Result<Pattern, String> {
+    let mut flags = PatternFlags::SINGLEMATCH;
+    if e.caseless {
+        flags |= PatternFlags::CASELESS;
+    }
+    if e.dotall {
+        flags |= PatternFlags::DOTALL;
+    }
+    if e.multiline {
+        flags |= PatternFlags::MULTILINE;
+    }
+    if e.allow_empty {
+        flags |= PatternFlags::ALLOWEMPTY;
+    }
+    if e.utf8 {
+        flags |= PatternFlags::UTF8;
+        if e.user_regex {
+            flags |= PatternFlags::UCP;
+        }
+    }
+    let mut p = Pattern::with_flags(e.regex.clone(), flags).map_err(|x| x.to_string())?;
+    p.id = Some(id);
+    Ok(p)
+}
+
+fn build_db(exprs: &[(usize, &Expr)]) -> Result<BlockDatabase> {
+    let pats: Vec<Pattern> = exprs
+        .iter()
+        .map(|(id, e)| hs_pattern(e, *id))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(DetectError::Hyperscan)?;
+    Patterns(pats)
+        .build::<BlockMode>()
+        .map_err(|e| DetectError::Hyperscan(e.to_string()))
+}
+
+/// Compiles a rule set.
+pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
+    let mut report = LoadReport {
+        loaded: Vec::new(),
+        rejected: set.rejected,
+    };
+    let mut builders: Vec<KindBuilder> = SourceKind::ALL
+        .iter()
+        .map(|k| KindBuilder::new(*k))
+        .collect();
+    let mut rules: Vec<RuleInfo> = Vec::new();
+    let mut detections: Vec<(SigmaRule, SourceKind)> = Vec::new();
+    let mut correlations: Vec<CorrelationRule> = Vec::new();
+    let mut filters = Vec::new();
+    let mut seen_ids: HashMap<String, String> = HashMap::new();
+    for r in set.rules {
+        let meta = r.meta().clone();
+        if let Some(prev) = seen_ids.get(&meta.id.0) {
+            report
+                .rejected
+                .push(reject(&meta, format!("duplicate rule id (also in {prev})")));
+            continue;
+        }
+        seen_ids.insert(meta.id.0.clone(), meta.origin.to_string());
+        match r {
+            AnyRule::Detection(d) => match route(&d.logsource) {
+                Ok(kind) => detections.push((d, kind)),
+                Err(reason) => report.rejected.push(reject(&meta, reason)),
+            },
+            AnyRule::Correlation(c) => correlations.push(c),
+            AnyRule::Filter(f) => filters.push(f),
+        }
+    }
+    // Detection rules.
+    let mut rule_nodes: Vec<(usize, SourceKind, Node)> = Vec::new();
+    for (d, kind) in detections {
+        let b = &mut builders[kind.index()];
+        let mut warnings = Vec::new();
+        match compile_detection(b, &d.detection, opts, &mut warnings) {
+            Ok(node) => {
+                let idx = rules.len();
+                report.loaded.push(Loaded {
+                    rule_id: d.meta.id.0.clone(),
+                    title: d.meta.title.clone(),
+                    kind: "detection",
+                    source: Some(kind.name()),
+                    origin: d.meta.origin.to_string(),
+                    warnings,
+                });
+                rules.push(RuleInfo {
+                    meta: d.meta,
+                    kind,
+                    emit: true,
+                    feeds: Vec::new(),
+                });
+                rule_nodes.push((idx, kind, node));
+            }
+            Err(reason) => report.rejected.push(reject(&d.meta, reason)),
+        }
+    }
+    // Filters: AND NOT into the rules they name.
+    for f in filters {
+        let kind = match route(&f.logsource) {
+            Ok(k) => k,
+            Err(reason) => {
+                report.rejected.push(reject(&f.meta, reason));
+                continue;
+            }
+        };
+        let mut warnings = Vec::new();
+        let node = match compile_detection(
+            &mut builders[kind.index()],
+            &f.detection,
+            opts,
+            &mut warnings,
+        ) {
+            Ok(n) => n,
+            Err(reason) => {
+                report.rejected.push(reject(&f.meta, reason));
+                continue;
+            }
+        };
+        let mut applied = 0;
+        for (idx, k, n) in &mut rule_nodes {
+            let info = &rules[*idx];
+            let named = f
+                .rules
+                .iter()
+                .any(|r| *r == info.meta.id.0 || Some(r) == info.meta.name.as_ref());
+            if named && *k == kind {
+                *n = Node::and(vec![n.clone(), Node::Not(Box::new(node.clone()))]);
+                applied += 1;
+            }
+        }
+        if applied == 0 {
+            warnings.push("the filter names no loaded rule of its source".into());
+        }
+        report.loaded.push(Loaded {
+            rule_id: f.meta.id.0.clone(),
+            title: f.meta.title.clone(),
+            kind: "filter",
+            source: Some(kind.name()),
+            origin: f.meta.origin.to_string(),
+            warnings,
+        });
+    }
+    for (idx, kind, node) in rule_nodes {
+        builders[kind.index()].rules.push((idx, node));
+    }
+    // Correlations.
+    let corr_plans = compile_correlations(correlations, &mut rules, &mut report);
+    // Hyperscan databases.
+    let mut kinds = Vec::new();
+    for b in builders {
+        let mut fields = Vec::new();
+        for (fi, access) in b.fields.iter().enumerate() {
+            let list = &b.exprs[fi];
+            let db = if list.is_empty() {
+                None
+            } else {
+                let mut leaves_of: Vec<Vec<u32>> = Vec::new();
+                let mut is_caseless = Vec::new();
+                let mut uniq: Vec<&Expr> = Vec::new();
+                let mut index: HashMap<&Expr, usize> = HashMap::new();
+                for (e, leaf) in list {
+                    let id = *index.entry(e).or_insert_with(|| {
+                        uniq.push(e);
+                        leaves_of.push(Vec::new());
+                        is_caseless.push(e.caseless && !e.user_regex);
+                        uniq.len() - 1
+                    });
+                    if !leaves_of[id].contains(leaf) {
+                        leaves_of[id].push(*leaf);
+                    }
+                }
+                let all: Vec<(usize, &Expr)> =
+                    uniq.iter().enumerate().map(|(i, e)| (i, *e)).collect();
+                let caseless_list: Vec<(usize, &Expr)> = all
+                    .iter()
+                    .filter(|(i, _)| is_caseless[*i])
+                    .cloned()
+                    .collect();
+                let caseless_ids: Vec<u32> = caseless_list.iter().map(|(i, _)| *i as u32).collect();
+                let caseless_db: Vec<(usize, &Expr)> = caseless_list
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (_, e))| (j, *e))
+                    .collect();
+                Some(FieldDb {
+                    all: build_db(&all)?,
+                    caseless: if caseless_db.is_empty() {
+                        None
+                    } else {
+                        Some(build_db(&caseless_db)?)
+                    },
+                    leaves_of,
+                    is_caseless,
+                    caseless_ids,
+                })
+            };
+            fields.push(FieldPlan {
+                access: access.clone(),
+                db,
+            });
+        }
+        kinds.push(KindPlan {
+            kind: b.kind,
+            fields,
+            leaves: b.leaves,
+            rules: b.rules,
+        });
+    }
+    Ok(Compiled {
+        rules,
+        kinds,
+        correlations: corr_plans,
+        report,
+    })
+}
+
+fn compile_detection(
+    b: &mut KindBuilder,
+    d: &Detection,
+    opts: &CompileOptions,
+    warnings: &mut Vec<String>,
+) -> std::result::Result<Node, String> {
+    let mut searches: Vec<(String, Node)> = Vec::new();
+    for (name, s) in &d.searches {
+        let mut ors = Vec::new();
+        for group in &s.any_of {
+            let mut ands = Vec::new();
+            for p in group {
+                ands.push(
+                    compile_predicate(b, p, opts, warnings)
+                        .map_err(|e| format!("search identifier {name:?}: {e}"))?,
+                );
+            }
+            ors.push(Node::and(ands));
+        }
+        searches.push((name.clone(), Node::or(ors)));
+    }
+    compile_cond(&d.condition, &searches)
+}
+
+fn compile_cond(c: &Cond, searches: &[(String, Node)]) -> std::result::Result<Node, String> {
+    Ok(match c {
+        Cond::Ident(n) => searches
+            .iter()
+            .find(|(s, _)| s == n)
+            .map(|(_, node)| node.clone())
+            .ok_or_else(|| format!("unknown search identifier {n:?}"))?,
+        Cond::Not(c) => Node::Not(Box::new(compile_cond(c, searches)?)),
+        Cond::And(cs) => Node::and(
+            cs.iter()
+                .map(|c| compile_cond(c, searches))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        Cond::Or(cs) => Node::or(
+            cs.iter()
+                .map(|c| compile_cond(c, searches))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        Cond::Of(q, sel) => {
+            let chosen: Vec<Node> = searches
+                .iter()
+                .filter(|(n, _)| sel.selects(n))
+                .map(|(_, node)| node.clone())
+                .collect();
+            match q {
+                Quant::Any => Node::or(chosen),
+                Quant::All => Node::and(chosen),
+                Quant::AtLeast(k) => {
+                    if chosen.len() < *k {
+                        Node::Const(false)
+                    } else {
+                        Node::AtLeast(*k, chosen)
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn num_of(v: &SigmaValue) -> Option<f64> {
+    match v {
+        SigmaValue::Int(i) => Some(*i as f64),
+        SigmaValue::Float(f) => Some(*f),
+        SigmaValue::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn expand(v: &str, opts: &CompileOptions) -> std::result::Result<Vec<String>, String> {
+    let mut out = vec![String::new()];
+    let mut rest = v;
+    while let Some(start) = rest.find('%') {
+        let Some(len) = rest[start + 1..].find('%') else {
+            break;
+        };
+        let name = &rest[start + 1..start + 1 + len];
+        let values = opts
+            .placeholders
+            .get(name)
+            .ok_or_else(|| format!("placeholder %{name}% is not configured (give its values with --placeholder {name}=VALUE,...)"))?;
+        let prefix = &rest[..start];
+        out = out
+            .into_iter()
+            .flat_map(|o| values.iter().map(move |val| format!("{o}{prefix}{val}")))
+            .collect();
+        rest = &rest[start + len + 2..];
+    }
+    Ok(out.into_iter().map(|o| o + rest).collect())
+}
+
+fn compile_predicate(
+    b: &mut KindBuilder,
+    p: &FieldPredicate,
+    opts: &CompileOptions,
+    warnings: &mut Vec<String>,
+) -> std::result::Result<Node, String> {
+    let access = match &p.field {
+        Some(f) => resolve(b.kind, f),
+        None => Access::Keywords,
+    };
+    if access == Access::Absent
+        && let Some(f) = &p.field
+    {
+        warnings.push(format!(
+            "field {f:?} does not exist in {} records; its predicates never match",
+            b.kind
+        ));
+    }
+    let field = b.field(access);
+    let m = &p.mods;
+    let mut values: Vec<SigmaValue> = Vec::new();
+    for v in &p.values {
+        match (m.expand, v) {
+            (true, SigmaValue::Str(s)) => {
+                values.extend(expand(s, opts)?.into_iter().map(SigmaValue::Str))
+            }
+            _ => values.push(v.clone()),
+        }
+    }
+    let mut leaves = Vec::new();
+    for v in &values {
+        let leaf = if *v == SigmaValue::Null {
+            b.leaf(field, LeafKind::Null, "null".into(), "null".into(), vec![])
+        } else if m.fieldref {
+            let SigmaValue::Str(other) = v else {
+                return Err("fieldref takes field names".into());
+            };
+            let other_idx = b.field(resolve(b.kind, other));
+            b.leaf(
+                field,
+                LeafKind::FieldRef {
+                    other: other_idx,
+                    op: m.op,
+                    cased: m.cased,
+                },
+                format!("fieldref {other_idx} {:?} {}", m.op, m.cased),
+                format!("fieldref {other}"),
+                vec![],
+            )
+        } else if let Some(part) = m.time_part {
+            let x = num_of(v).ok_or_else(|| format!("time modifiers compare numbers, not {v}"))?;
+            let op = match m.op {
+                Op::Lt => NumOp::Lt,
+                Op::Lte => NumOp::Lte,
+                Op::Gt => NumOp::Gt,
+                Op::Gte => NumOp::Gte,
+                _ => NumOp::Eq,
+            };
+            b.leaf(
+                field,
+                LeafKind::Time(part, op, x),
+                format!("time {part:?} {op:?} {x}"),
+                format!("{part:?} {op:?} {x}"),
+                vec![],
+            )
+        } else {
+            match (m.op, v) {
+                (Op::Exists, v) => {
+                    let want = match v {
+                        SigmaValue::Bool(b) => *b,
+                        SigmaValue::Str(s) => {
+                            matches!(s.to_ascii_lowercase().as_str(), "true" | "yes")
+                        }
+                        _ => return Err("exists takes true or false".into()),
+                    };
+                    b.leaf(
+                        field,
+                        LeafKind::Exists(want),
+                        format!("exists {want}"),
+                        format!("exists {want}"),
+                        vec![],
+                    )
+                }
+                (Op::Cidr, SigmaValue::Str(s)) => {
+                    let net: ipnet::IpNet = s
+                        .parse()
+                        .map_err(|e| format!("{s:?} is not a CIDR range: {e}"))?;
+                    b.leaf(
+                        field,
+                        LeafKind::Cidr(net),
+                        format!("cidr {net}"),
+                        format!("cidr {net}"),
+                        vec![],
+                    )
+                }
+                (Op::Lt | Op::Lte | Op::Gt | Op::Gte, v) => {
+                    let x = num_of(v).ok_or_else(|| format!("numeric comparison with {v}"))?;
+                    let op = match m.op {
+                        Op::Lt => NumOp::Lt,
+                        Op::Lte => NumOp::Lte,
+                        Op::Gt => NumOp::Gt,
+                        _ => NumOp::Gte,
+                    };
+                    b.leaf(
+                        field,
+                        LeafKind::Num(op, x),
+                        format!("num {op:?} {x}"),
+                        format!("{op:?} {x}"),
+                        vec![],
+                    )
+                }
+                (Op::Eq, SigmaValue::Int(_) | SigmaValue::Float(_))
+                    if m.base64.is_none() && m.utf16.is_none() =>
+                {
+                    let x = num_of(v).unwrap_or_default();
+                    b.leaf(
+                        field,
+                        LeafKind::Num(NumOp::Eq, x),
+                        format!("num eq {x}"),
+                        format!("== {x}"),
+                        vec![],
+                    )
+                }
+                (Op::Eq, SigmaValue::Bool(x)) => b.leaf(
+                    field,
+                    LeafKind::Bool(*x),
+                    format!("bool {x}"),
+                    format!("== {x}"),
+                    vec![],
+                ),
+                (_, v) => {
+                    let text = match v {
+                        SigmaValue::Str(s) => s.clone(),
+                        SigmaValue::Int(i) => i.to_string(),
+                        SigmaValue::Float(f) => f.to_string(),
+                        SigmaValue::Bool(b) => b.to_string(),
+                        SigmaValue::Null => unreachable!("handled above"),
+                    };
+                    let es = exprs(&text, m, p.field.is_none());
+                    let mut regex = None;
+                    for e in &es {
+                        if e.user_regex {
+                            regex = check_regex(e)?;
+                        }
+                    }
+                    let key = format!("pat {:?}", es);
+                    let describe =
+                        format!("{:?} {text:?}{}", m.op, if m.cased { " cased" } else { "" });
+                    let exprs_for_db = if regex.is_some() { Vec::new() } else { es };
+                    b.leaf(
+                        field,
+                        LeafKind::Pattern { regex },
+                        key,
+                        describe,
+                        exprs_for_db,
+                    )
+                }
+            }
+        };
+        leaves.push(Node::Leaf(leaf));
+    }
+    let base = if m.all {
+        Node::and(leaves)
+    } else {
+        Node::or(leaves)
+    };
+    Ok(if m.neq {
+        let exists = b.leaf(
+            field,
+            LeafKind::Exists(true),
+            "exists true".into(),
+            "exists true".into(),
+            vec![],
+        );
+        Node::and(vec![Node::Leaf(exists), Node::Not(Box::new(base))])
+    } else {
+        base
+    })
+}
+
+fn compile_correlations(
+    corrs: Vec<CorrelationRule>,
+    rules: &mut [RuleInfo],
+    report: &mut LoadReport,
+) -> Vec<CorrelationPlan> {
+    // Resolve references; reject unknown names and cycles, iterating until stable.
+    let mut plans: Vec<CorrelationPlan> = Vec::new();
+    let mut pending = corrs;
+    loop {
+        let mut progressed = false;
+        let mut still = Vec::new();
+        for c in pending {
+            let mut inputs = Vec::new();
+            let mut missing = None;
+            for r in &c.rules {
+                if let Some(i) = rules
+                    .iter()
+                    .position(|x| x.meta.id.0 == *r || x.meta.name.as_deref() == Some(r))
+                {
+                    let rule_name = rules[i].meta.name.clone();
+                    let rid = rules[i].meta.id.0.clone();
+                    let pick = |name: &str| -> String {
+                        c.aliases
+                            .get(name)
+                            .and_then(|per| {
+                                per.get(&rid)
+                                    .or_else(|| rule_name.as_ref().and_then(|n| per.get(n)))
+                                    .or_else(|| per.get(r))
+                            })
+                            .cloned()
+                            .unwrap_or_else(|| name.to_string())
+                    };
+                    inputs.push(CorrInput::Rule {
+                        rule: i,
+                        group_fields: c.group_by.iter().map(|g| pick(g)).collect(),
+                        value_fields: c.condition.fields.iter().map(|f| pick(f)).collect(),
+                    });
+                } else if let Some(j) = plans
+                    .iter()
+                    .position(|p| p.rule.meta.id.0 == *r || p.rule.meta.name.as_deref() == Some(r))
+                {
+                    inputs.push(CorrInput::Correlation(j));
+                } else {
+                    missing = Some(r.clone());
+                    break;
+                }
+            }
+            match missing {
+                None => {
+                    progressed = true;
+                    let idx = plans.len();
+                    for inp in &inputs {
+                        match inp {
+                            CorrInput::Rule { rule, .. } => rules[*rule].feeds.push(idx),
+                            CorrInput::Correlation(j) => plans[*j].parents.push(idx),
+                        }
+                    }
+                    report.loaded.push(Loaded {
+                        rule_id: c.meta.id.0.clone(),
+                        title: c.meta.title.clone(),
+                        kind: "correlation",
+                        source: None,
+                        origin: c.meta.origin.to_string(),
+                        warnings: Vec::new(),
+                    });
+                    plans.push(CorrelationPlan {
+                        rule: c,
+                        inputs,
+                        parents: Vec::new(),
+                        emit: true,
+                    });
+                }
+                Some(_) => still.push(c),
+            }
+        }
+        if still.is_empty() || !progressed {
+            for c in still {
+                let unknown: Vec<&String> = c
+                    .rules
+                    .iter()
+                    .filter(|r| {
+                        !rules.iter().any(|x| {
+                            x.meta.id.0 == **r || x.meta.name.as_deref() == Some(r.as_str())
+                        }) && !plans.iter().any(|p| {
+                            p.rule.meta.id.0 == **r
+                                || p.rule.meta.name.as_deref() == Some(r.as_str())
+                        })
+                    })
+                    .collect();
+                let reason = if unknown.is_empty() {
+                    "correlation references form a cycle".to_string()
+                } else {
+                    format!(
+                        "correlation references rules that did not load: {unknown:?} (rejected, or not given with --rules)"
+                    )
+                };
+                report.rejected.push(reject(&c.meta, reason));
+            }
+            break;
+        }
+        pending = still;
+    }
+    // `generate`: a rule used by correlations emits its own findings only if one of them
+    // asks for it; a correlation used by another emits only if asked.
+    for r in rules.iter_mut() {
+        if !r.feeds.is_empty() {
+            r.emit = r.feeds.iter().any(|&c| plans[c].rule.generate);
+        }
+    }
+    let emits: Vec<(usize, bool)> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                i,
+                p.parents.is_empty() || p.parents.iter().any(|&q| plans[q].rule.generate),
+            )
+        })
+        .collect();
+    for (i, e) in emits {
+        plans[i].emit = e;
+    }
+    plans
+}

@@ -1,0 +1,618 @@
+//! Evaluating compiled rules on a batch.
+//!
+//! 1. Fields held in typed columns are read for every row; each leaf on them becomes a row
+//!    bitmap. String leaves are decided per *distinct* value: the value is scanned once by
+//!    its field's Hyperscan database (which holds every string pattern of every rule on
+//!    that field) and the leaves it matches are cached, so a batch where `eventName`
+//!    takes 60 values costs 60 scans, not 8192.
+//! 2. Every rule's condition is evaluated over these bitmaps in three-valued logic,
+//!    leaves on fields that live in the verbatim JSON being "unknown". Most rows are
+//!    decided here (an `eventName` test is false), and only the rows left undecided are
+//!    looked at further.
+//! 3. The JSON of just those rows is parsed once, for all the paths they need; the
+//!    remaining leaves are computed on them and the rules decided.
+
+use std::borrow::Cow;
+
+use ahash::AHashMap;
+use arrow::array::{Array, RecordBatch, StringArray};
+use hyperscan::prelude::*;
+use vigil_ingest::SourceKind;
+
+use crate::bitmap::Bitmap;
+use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node};
+use crate::fields::{Access, ColType, Item, Values, column, extract_raw, typed_values};
+use crate::rule::{Op, TimePart};
+use crate::{DetectError, Result};
+
+/// Distinct values remembered per field before the cache is cleared.
+const CACHE_MAX: usize = 200_000;
+
+/// The rows of a batch one rule matched.
+#[derive(Debug, Clone)]
+pub struct RuleMatch {
+    /// Index into [`Compiled::rules`].
+    pub rule: usize,
+    /// Matching rows.
+    pub rows: Bitmap,
+}
+
+#[derive(Default)]
+struct FieldCache {
+    map: AHashMap<Box<str>, (u32, u32)>,
+    hits: Vec<u32>,
+}
+
+/// Per-thread evaluation state: Hyperscan scratch space and per-field caches of which
+/// leaves a value matches. The compiled plan is shared.
+pub struct Evaluator {
+    scratch: Option<Scratch>,
+    caches: Vec<Vec<FieldCache>>,
+    /// Per source, per field: its leaves.
+    field_leaves: Vec<Vec<Vec<u32>>>,
+}
+
+impl Evaluator {
+    /// State for evaluating `plan` on this thread.
+    pub fn new(plan: &Compiled) -> Result<Self> {
+        let mut scratch: Option<Scratch> = None;
+        for k in &plan.kinds {
+            for f in &k.fields {
+                if let Some(db) = &f.db {
+                    for d in std::iter::once(&db.all).chain(db.caseless.as_ref()) {
+                        match &mut scratch {
+                            None => {
+                                scratch = Some(
+                                    d.alloc_scratch()
+                                        .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
+                                )
+                            }
+                            Some(s) => d
+                                .realloc_scratch(s)
+                                .map(|_| ())
+                                .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
+                        }
+                    }
+                }
+            }
+        }
+        let caches = plan
+            .kinds
+            .iter()
+            .map(|k| k.fields.iter().map(|_| FieldCache::default()).collect())
+            .collect();
+        let field_leaves = plan
+            .kinds
+            .iter()
+            .map(|k| {
+                let mut per = vec![Vec::new(); k.fields.len()];
+                for (i, l) in k.leaves.iter().enumerate() {
+                    per[l.field].push(i as u32);
+                }
+                per
+            })
+            .collect();
+        Ok(Self {
+            scratch,
+            caches,
+            field_leaves,
+        })
+    }
+
+    /// Evaluates every rule of `kind` on `batch` (which must have that source's schema).
+    pub fn evaluate(
+        &mut self,
+        plan: &Compiled,
+        kind: SourceKind,
+        batch: &RecordBatch,
+    ) -> Result<Vec<RuleMatch>> {
+        let kp = &plan.kinds[kind.index()];
+        let rows = batch.num_rows();
+        if kp.rules.is_empty() || rows == 0 {
+            return Ok(Vec::new());
+        }
+        let mut st = LeafState {
+            bits: vec![None; kp.leaves.len()],
+            known: vec![None; kp.leaves.len()],
+            rows,
+        };
+        // Phase 1: typed columns, every row.
+        let all = Bitmap::ones(rows);
+        let mut col_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
+        let arrays: Vec<Option<arrow::array::ArrayRef>> = kp
+            .fields
+            .iter()
+            .map(|f| match &f.access {
+                Access::Column { path, .. } => Some(column(batch, path)),
+                _ => None,
+            })
+            .collect();
+        for (fi, f) in kp.fields.iter().enumerate() {
+            match &f.access {
+                Access::Column { ty, .. } => {
+                    let arr = arrays[fi].as_ref().expect("column fields have arrays");
+                    if *ty == ColType::Utf8
+                        && let Some(s) = arr.as_any().downcast_ref::<StringArray>()
+                    {
+                        self.field_leaves_utf8(kp, kind, fi, s, &all, &mut st)?;
+                        continue;
+                    }
+                    col_values[fi] = Some(typed_values(arr, *ty));
+                }
+                Access::Absent => col_values[fi] = Some(Values::absent(rows)),
+                _ => {}
+            }
+        }
+        for fi in 0..kp.fields.len() {
+            if let Some(v) = &col_values[fi] {
+                self.field_leaves_values(kp, kind, fi, v, &all, &mut st, &col_values)?;
+            }
+        }
+        // Phase 2: three-valued evaluation; collect rows still undecided.
+        let mut out = Vec::new();
+        let mut undecided: Vec<(usize, &Node, Bitmap)> = Vec::new();
+        let mut need = Bitmap::zeros(rows);
+        let mut need_fields = vec![false; kp.fields.len()];
+        for (rule, node) in &kp.rules {
+            let (t, f) = eval3(node, &st);
+            let mut u = t.not();
+            u.and_not(&f);
+            if u.none() {
+                if !t.none() {
+                    out.push(RuleMatch {
+                        rule: *rule,
+                        rows: t,
+                    });
+                }
+                continue;
+            }
+            need.or(&u);
+            let mut ls = Vec::new();
+            node.leaves(&mut ls);
+            for l in ls {
+                if st.known[l as usize].is_none() {
+                    need_fields[kp.leaves[l as usize].field] = true;
+                    if let LeafKind::FieldRef { other, .. } = kp.leaves[l as usize].kind {
+                        need_fields[other] = true;
+                    }
+                }
+            }
+            undecided.push((*rule, node, u));
+        }
+        if undecided.is_empty() {
+            return Ok(out);
+        }
+        // Phase 3: parse the JSON of the undecided rows once, for every path they need.
+        let raw = batch
+            .column_by_name("raw")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| DetectError::Hyperscan("batch has no raw column".into()))?;
+        let raw_fields: Vec<usize> = (0..kp.fields.len())
+            .filter(|&fi| need_fields[fi] && kp.fields[fi].access.is_raw())
+            .collect();
+        let targets: Vec<Option<&str>> = raw_fields
+            .iter()
+            .map(|&fi| match &kp.fields[fi].access {
+                Access::Raw(p) => Some(p.as_str()),
+                _ => None,
+            })
+            .collect();
+        let extracted = extract_raw(raw, &need, &targets);
+        let mut raw_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
+        for (fi, v) in raw_fields.iter().zip(extracted) {
+            raw_values[*fi] = Some(v);
+        }
+        // Field values by index for fieldref: typed or raw.
+        let mut merged: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
+        for fi in 0..kp.fields.len() {
+            merged[fi] = match (
+                &raw_values[fi],
+                &col_values[fi],
+                &arrays[fi],
+                &kp.fields[fi].access,
+            ) {
+                (Some(v), _, _, _) => Some(v.clone()),
+                (_, Some(v), _, _) => Some(v.clone()),
+                (_, _, Some(arr), Access::Column { ty, .. }) if need_fields[fi] => {
+                    Some(typed_values(arr, *ty))
+                }
+                _ => None,
+            };
+        }
+        for &fi in &raw_fields {
+            if let Some(v) = &raw_values[fi] {
+                self.field_leaves_values(kp, kind, fi, v, &need, &mut st, &merged)?;
+            }
+        }
+        // Leaves still unknown (fieldref on typed fields): compute on the needed rows.
+        for (li, leaf) in kp.leaves.iter().enumerate() {
+            if st.known[li].is_none()
+                && matches!(leaf.kind, LeafKind::FieldRef { .. })
+                && let Some(v) = &merged[leaf.field]
+            {
+                let bits = self.plain_leaf(kp, li, v, &need, &merged);
+                st.bits[li] = Some(bits);
+                st.known[li] = Some(need.clone());
+            }
+        }
+        for (rule, node, u) in undecided {
+            let (mut t, _) = eval3(node, &st);
+            // Rows outside `u` were decided in phase 2 (t there is final).
+            let _ = &u;
+            t.and(&Bitmap::ones(rows));
+            if !t.none() {
+                out.push(RuleMatch { rule, rows: t });
+            }
+        }
+        Ok(out)
+    }
+
+    /// String and other leaves of a Utf8 column, every row.
+    fn field_leaves_utf8(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        arr: &StringArray,
+        mask: &Bitmap,
+        st: &mut LeafState,
+    ) -> Result<()> {
+        let leaves = self.field_leaves[kind.index()][fi].clone();
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let mut bits: Vec<Bitmap> = leaves.iter().map(|_| Bitmap::zeros(st.rows)).collect();
+        let slot: AHashMap<u32, usize> = leaves.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+        let db = kp.fields[fi].db.as_ref();
+        let has_plain = leaves.iter().any(|l| {
+            !matches!(
+                kp.leaves[*l as usize].kind,
+                LeafKind::Pattern { regex: None }
+            )
+        });
+        for r in mask.iter() {
+            if !arr.is_valid(r) {
+                if has_plain {
+                    for (i, l) in leaves.iter().enumerate() {
+                        if plain_test(&kp.leaves[*l as usize].kind, &[], None) {
+                            bits[i].set(r);
+                        }
+                    }
+                }
+                continue;
+            }
+            let text = arr.value(r);
+            if let Some(db) = db {
+                let (a, b) = self.lookup(kind, fi, db, text)?;
+                for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
+                    bits[slot[&l]].set(r);
+                }
+            }
+            if has_plain {
+                let item = [Item::Str(Cow::Borrowed(text))];
+                for (i, l) in leaves.iter().enumerate() {
+                    let k = &kp.leaves[*l as usize].kind;
+                    if !matches!(
+                        k,
+                        LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
+                    ) && plain_test(k, &item, None)
+                    {
+                        bits[i].set(r);
+                    }
+                }
+            }
+        }
+        for (i, l) in leaves.iter().enumerate() {
+            if matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
+                continue;
+            }
+            st.bits[*l as usize] = Some(std::mem::replace(&mut bits[i], Bitmap::zeros(0)));
+            st.known[*l as usize] = Some(mask.clone());
+        }
+        Ok(())
+    }
+
+    /// All leaves of a field given as [`Values`], on the rows of `mask`.
+    #[allow(clippy::too_many_arguments)]
+    fn field_leaves_values(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        v: &Values<'_>,
+        mask: &Bitmap,
+        st: &mut LeafState,
+        all_values: &[Option<Values<'_>>],
+    ) -> Result<()> {
+        let leaves = self.field_leaves[kind.index()][fi].clone();
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let db = kp.fields[fi].db.as_ref();
+        let mut pattern_bits: Vec<Bitmap> = leaves.iter().map(|_| Bitmap::zeros(st.rows)).collect();
+        let slot: AHashMap<u32, usize> = leaves.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+        if let Some(db) = db {
+            for r in mask.iter() {
+                for item in v.row(r) {
+                    let text = item.text();
+                    let (a, b) = self.lookup(kind, fi, db, &text)?;
+                    for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
+                        pattern_bits[slot[&l]].set(r);
+                    }
+                }
+            }
+        }
+        for (i, &l) in leaves.iter().enumerate() {
+            let leaf = &kp.leaves[l as usize];
+            let bits = match &leaf.kind {
+                LeafKind::Pattern { regex: None } => {
+                    std::mem::replace(&mut pattern_bits[i], Bitmap::zeros(0))
+                }
+                LeafKind::FieldRef { other, .. } => {
+                    if all_values[*other].is_none() {
+                        continue;
+                    }
+                    self.plain_leaf(kp, l as usize, v, mask, all_values)
+                }
+                _ => self.plain_leaf(kp, l as usize, v, mask, all_values),
+            };
+            st.bits[l as usize] = Some(bits);
+            st.known[l as usize] = Some(mask.clone());
+        }
+        Ok(())
+    }
+
+    fn plain_leaf(
+        &self,
+        kp: &KindPlan,
+        li: usize,
+        v: &Values<'_>,
+        mask: &Bitmap,
+        all: &[Option<Values<'_>>],
+    ) -> Bitmap {
+        let leaf = &kp.leaves[li];
+        let mut bits = Bitmap::zeros(v.rows());
+        for r in mask.iter() {
+            let other = match &leaf.kind {
+                LeafKind::FieldRef { other, .. } => all[*other].as_ref().map(|o| o.row(r)),
+                _ => None,
+            };
+            if plain_test(&leaf.kind, v.row(r), other) {
+                bits.set(r);
+            }
+        }
+        bits
+    }
+
+    /// The leaves `text` matches in field `fi`'s patterns, from the cache or by scanning.
+    fn lookup(
+        &mut self,
+        kind: SourceKind,
+        fi: usize,
+        db: &FieldDb,
+        text: &str,
+    ) -> Result<(u32, u32)> {
+        let cache = &mut self.caches[kind.index()][fi];
+        if let Some(&range) = cache.map.get(text) {
+            return Ok(range);
+        }
+        let scratch = self
+            .scratch
+            .as_ref()
+            .ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
+        let mut ids: Vec<u32> = Vec::new();
+        let ascii = text.is_ascii();
+        db.all
+            .scan(text, scratch, |id, _, _, _| {
+                if ascii || !db.is_caseless[id as usize] {
+                    ids.extend_from_slice(&db.leaves_of[id as usize]);
+                }
+                Matching::Continue
+            })
+            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+        if !ascii && let Some(c) = &db.caseless {
+            let lower = text.to_lowercase();
+            c.scan(lower.as_str(), scratch, |id, _, _, _| {
+                let all_id = db.caseless_ids[id as usize] as usize;
+                ids.extend_from_slice(&db.leaves_of[all_id]);
+                Matching::Continue
+            })
+            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        if cache.map.len() >= CACHE_MAX {
+            cache.map.clear();
+            cache.hits.clear();
+        }
+        let start = cache.hits.len() as u32;
+        cache.hits.extend_from_slice(&ids);
+        let range = (start, cache.hits.len() as u32);
+        cache.map.insert(text.into(), range);
+        Ok(range)
+    }
+}
+
+/// Leaf results so far: `bits` are the rows where the leaf holds, valid on `known`.
+struct LeafState {
+    bits: Vec<Option<Bitmap>>,
+    known: Vec<Option<Bitmap>>,
+    rows: usize,
+}
+
+/// Three-valued evaluation: (rows where `node` is true, rows where it is false); rows in
+/// neither are undecided because a leaf they depend on is not known yet.
+fn eval3(node: &Node, st: &LeafState) -> (Bitmap, Bitmap) {
+    let rows = st.rows;
+    match node {
+        Node::Const(true) => (Bitmap::ones(rows), Bitmap::zeros(rows)),
+        Node::Const(false) => (Bitmap::zeros(rows), Bitmap::ones(rows)),
+        Node::Leaf(l) => match (&st.bits[*l as usize], &st.known[*l as usize]) {
+            (Some(b), Some(k)) => {
+                let mut t = b.clone();
+                t.and(k);
+                let mut f = k.clone();
+                f.and_not(b);
+                (t, f)
+            }
+            _ => (Bitmap::zeros(rows), Bitmap::zeros(rows)),
+        },
+        Node::Not(n) => {
+            let (t, f) = eval3(n, st);
+            (f, t)
+        }
+        Node::And(ns) => {
+            let mut t = Bitmap::ones(rows);
+            let mut f = Bitmap::zeros(rows);
+            for n in ns {
+                let (ct, cf) = eval3(n, st);
+                t.and(&ct);
+                f.or(&cf);
+                if f.count() == rows {
+                    break;
+                }
+            }
+            (t, f)
+        }
+        Node::Or(ns) => {
+            let mut t = Bitmap::zeros(rows);
+            let mut f = Bitmap::ones(rows);
+            for n in ns {
+                let (ct, cf) = eval3(n, st);
+                t.or(&ct);
+                f.and(&cf);
+                if t.count() == rows {
+                    break;
+                }
+            }
+            (t, f)
+        }
+        Node::AtLeast(k, ns) => {
+            let mut tc = vec![0usize; rows];
+            let mut uc = vec![0usize; rows];
+            for n in ns {
+                let (ct, cf) = eval3(n, st);
+                for r in 0..rows {
+                    if ct.get(r) {
+                        tc[r] += 1;
+                    } else if !cf.get(r) {
+                        uc[r] += 1;
+                    }
+                }
+            }
+            let mut t = Bitmap::zeros(rows);
+            let mut f = Bitmap::zeros(rows);
+            for r in 0..rows {
+                if tc[r] >= *k {
+                    t.set(r);
+                } else if tc[r] + uc[r] < *k {
+                    f.set(r);
+                }
+            }
+            (t, f)
+        }
+    }
+}
+
+fn num_value(i: &Item<'_>) -> Option<f64> {
+    match i {
+        Item::Int(x) => Some(*x as f64),
+        Item::Float(x) => Some(*x),
+        Item::Str(s) => s.parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// Leaves other than Hyperscan patterns, on one row's values (`other`: the referenced
+/// field's values, for fieldref).
+fn plain_test(kind: &LeafKind, items: &[Item<'_>], other: Option<&[Item<'_>]>) -> bool {
+    match kind {
+        LeafKind::Pattern { regex: Some(re) } => items.iter().any(|i| re.is_match(&i.text())),
+        LeafKind::Pattern { regex: None } => false,
+        LeafKind::Num(op, v) => items
+            .iter()
+            .any(|i| num_value(i).is_some_and(|x| op.holds(x, *v))),
+        LeafKind::Bool(want) => items.iter().any(|i| match i {
+            Item::Bool(b) => b == want,
+            Item::Str(s) => {
+                let s = s.to_ascii_lowercase();
+                if *want {
+                    matches!(s.as_str(), "true" | "1" | "yes")
+                } else {
+                    matches!(s.as_str(), "false" | "0" | "no")
+                }
+            }
+            _ => false,
+        }),
+        LeafKind::Null => items.is_empty(),
+        LeafKind::Exists(want) => items.is_empty() != *want,
+        LeafKind::Cidr(net) => items.iter().any(|i| match i {
+            Item::Str(s) => s
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| net.contains(&ip)),
+            _ => false,
+        }),
+        LeafKind::FieldRef { op, cased, .. } => {
+            let Some(other) = other else { return false };
+            items.iter().any(|a| {
+                other.iter().any(|b| {
+                    let (a, b) = if *cased {
+                        (a.text().into_owned(), b.text().into_owned())
+                    } else {
+                        (a.text().to_lowercase(), b.text().to_lowercase())
+                    };
+                    match op {
+                        Op::Contains => a.contains(&b),
+                        Op::StartsWith => a.starts_with(&b),
+                        Op::EndsWith => a.ends_with(&b),
+                        _ => a == b,
+                    }
+                })
+            })
+        }
+        LeafKind::Time(part, op, v) => items.iter().any(|i| match i {
+            Item::Str(s) => vigil_ingest::time::parse_micros(s)
+                .is_some_and(|us| time_part(us, *part).is_some_and(|x| op.holds(x as f64, *v))),
+            _ => false,
+        }),
+    }
+}
+
+fn time_part(us: i64, part: TimePart) -> Option<i64> {
+    let secs = us.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Some(match part {
+        TimePart::Minute => sod / 60 % 60,
+        TimePart::Hour => sod / 3600,
+        TimePart::Day => d,
+        TimePart::Month => m,
+        TimePart::Year => y,
+        TimePart::Week => {
+            // ISO week number.
+            let wd = (days + 3).rem_euclid(7); // Monday = 0
+            let jan1 = days - (doy_of(y, m, d) - 1);
+            let jan1_wd = (jan1 + 3).rem_euclid(7);
+            let ordinal = doy_of(y, m, d);
+            let w = (ordinal - 1 + jan1_wd) / 7 + if jan1_wd <= 3 { 1 } else { 0 };
+            let _ = wd;
+            if w == 0 { 52 } else { w.min(53) }
+        }
+    })
+}
+
+fn doy_of(y: i64, m: i64, d: i64) -> i64 {
+    const CUM: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    CUM[(m - 1) as usize] + d + i64::from(leap && m > 2)
+}

@@ -1,0 +1,517 @@
+//! Reading a rule's fields from a batch: typed columns directly, anything else by dotted
+//! path in the verbatim JSON (`raw`), only for the rows that need it.
+
+use std::borrow::Cow;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
+    StructArray, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Fields};
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+use vigil_ingest::SourceKind;
+
+/// How a field name is read from one source type's batches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// A typed column: its index, then struct child indexes.
+    Column {
+        /// Column index, then child indexes.
+        path: Vec<usize>,
+        /// The Arrow type at the end of the path.
+        ty: ColType,
+    },
+    /// A dotted path into the verbatim event JSON (`raw`).
+    Raw(String),
+    /// Every string value in the event (keyword searches).
+    Keywords,
+    /// The field cannot exist in this source.
+    Absent,
+}
+
+impl Access {
+    /// Whether reading it needs the verbatim JSON parsed (the expensive path).
+    pub fn is_raw(&self) -> bool {
+        matches!(self, Access::Raw(_) | Access::Keywords)
+    }
+}
+
+/// Types of typed columns a rule can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColType {
+    /// Utf8
+    Utf8,
+    /// Boolean
+    Bool,
+    /// Int32 or Int64
+    Int,
+    /// List of Utf8
+    ListUtf8,
+    /// A timestamp read as seconds (flow log `start`/`end`, which are seconds in the source)
+    Seconds,
+}
+
+fn struct_fields(dt: &DataType) -> Option<&Fields> {
+    match dt {
+        DataType::Struct(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// Resolves `field` for `kind`: a typed column when the dotted path names one (column,
+/// then struct children), else a path into `raw` (JSON sources) or absent (flow logs).
+pub fn resolve(kind: SourceKind, field: &str) -> Access {
+    let schema = vigil_ingest::schema::schema(kind);
+    let json_source = kind != SourceKind::VpcFlow;
+    // Longest prefix of dot-separated segments that names a top-level column (flow log
+    // field names contain `-`, never `.`).
+    let segs: Vec<&str> = field.split('.').collect();
+    if let Ok(i) = schema.index_of(field) {
+        if let Some(a) = leaf_access(kind, vec![i], schema.field(i).data_type()) {
+            return a;
+        }
+    } else if let Ok(i) = schema.index_of(segs[0]) {
+        let mut path = vec![i];
+        let mut dt = schema.field(i).data_type();
+        let mut ok = true;
+        for s in &segs[1..] {
+            match struct_fields(dt).and_then(|f| f.find(s)) {
+                Some((ci, f)) => {
+                    path.push(ci);
+                    dt = f.data_type();
+                }
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok && let Some(a) = leaf_access(kind, path, dt) {
+            return a;
+        }
+    }
+    if json_source {
+        Access::Raw(field.to_string())
+    } else {
+        Access::Absent
+    }
+}
+
+fn leaf_access(kind: SourceKind, path: Vec<usize>, dt: &DataType) -> Option<Access> {
+    let ty = match dt {
+        DataType::Utf8 => ColType::Utf8,
+        DataType::Boolean => ColType::Bool,
+        DataType::Int32 | DataType::Int64 => ColType::Int,
+        DataType::List(f) if f.data_type() == &DataType::Utf8 => ColType::ListUtf8,
+        // Timestamps of JSON sources are matched as the text the source wrote.
+        DataType::Timestamp(_, _) if kind == SourceKind::VpcFlow => ColType::Seconds,
+        _ => return None,
+    };
+    Some(Access::Column { path, ty })
+}
+
+/// One value of a field in one event, as matching sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item<'a> {
+    /// A string.
+    Str(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// A non-integral number.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An object (or an array of non-scalars), as compact JSON text.
+    Json(String),
+}
+
+impl Item<'_> {
+    /// The text string matching compares against: strings as they are, numbers in
+    /// decimal, booleans as `true`/`false`, objects as JSON.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Item::Str(s) => Cow::Borrowed(s.as_ref()),
+            Item::Int(i) => Cow::Owned(i.to_string()),
+            Item::Float(f) => Cow::Owned(f.to_string()),
+            Item::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Item::Json(j) => Cow::Borrowed(j),
+        }
+    }
+}
+
+/// The values of one field for the rows of a batch: row `r` has
+/// `items[offsets[r]..offsets[r + 1]]` (none: absent or null).
+#[derive(Debug, Clone, Default)]
+pub struct Values<'a> {
+    /// Row boundaries, `rows + 1` entries.
+    pub offsets: Vec<u32>,
+    /// The values.
+    pub items: Vec<Item<'a>>,
+}
+
+impl<'a> Values<'a> {
+    /// Values of `rows` rows, all absent.
+    pub fn absent(rows: usize) -> Self {
+        Self {
+            offsets: vec![0; rows + 1],
+            items: Vec::new(),
+        }
+    }
+
+    /// The values of row `r`.
+    pub fn row(&self, r: usize) -> &[Item<'a>] {
+        &self.items[self.offsets[r] as usize..self.offsets[r + 1] as usize]
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.offsets.len() - 1
+    }
+}
+
+/// The column at `path` of `batch`, with the validity of every enclosing struct folded
+/// into its null mask.
+pub fn column(batch: &RecordBatch, path: &[usize]) -> ArrayRef {
+    let mut arr = batch.column(path[0]).clone();
+    for &c in &path[1..] {
+        let Some(s) = arr.as_any().downcast_ref::<StructArray>() else {
+            break;
+        };
+        let child = s.column(c).clone();
+        arr = match s.nulls() {
+            Some(parent) => {
+                let nulls = arrow::buffer::NullBuffer::union(Some(parent), child.nulls());
+                let data = child.to_data().into_builder().nulls(nulls).build();
+                match data {
+                    Ok(d) => arrow::array::make_array(d),
+                    Err(_) => child,
+                }
+            }
+            None => child,
+        };
+    }
+    arr
+}
+
+/// Reads a typed column as [`Values`] (used for everything but the Utf8 fast path).
+pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
+    let rows = arr.len();
+    let mut v = Values {
+        offsets: Vec::with_capacity(rows + 1),
+        items: Vec::with_capacity(rows),
+    };
+    v.offsets.push(0);
+    let push_row = |v: &mut Values<'a>| v.offsets.push(v.items.len() as u32);
+    match ty {
+        ColType::Utf8 => {
+            let a = arr.as_any().downcast_ref::<StringArray>();
+            for r in 0..rows {
+                if let Some(a) = a
+                    && a.is_valid(r)
+                {
+                    v.items.push(Item::Str(Cow::Borrowed(a.value(r))));
+                }
+                push_row(&mut v);
+            }
+        }
+        ColType::Bool => {
+            let a = arr.as_any().downcast_ref::<BooleanArray>();
+            for r in 0..rows {
+                if let Some(a) = a
+                    && a.is_valid(r)
+                {
+                    v.items.push(Item::Bool(a.value(r)));
+                }
+                push_row(&mut v);
+            }
+        }
+        ColType::Int => {
+            let a32 = arr.as_any().downcast_ref::<Int32Array>();
+            let a64 = arr.as_any().downcast_ref::<Int64Array>();
+            for r in 0..rows {
+                if let Some(a) = a32
+                    && a.is_valid(r)
+                {
+                    v.items.push(Item::Int(i64::from(a.value(r))));
+                } else if let Some(a) = a64
+                    && a.is_valid(r)
+                {
+                    v.items.push(Item::Int(a.value(r)));
+                }
+                push_row(&mut v);
+            }
+        }
+        ColType::Seconds => {
+            let a = arr.as_any().downcast_ref::<TimestampMicrosecondArray>();
+            for r in 0..rows {
+                if let Some(a) = a
+                    && a.is_valid(r)
+                {
+                    v.items.push(Item::Int(a.value(r).div_euclid(1_000_000)));
+                }
+                push_row(&mut v);
+            }
+        }
+        ColType::ListUtf8 => {
+            let a = arr.as_any().downcast_ref::<ListArray>();
+            for r in 0..rows {
+                if let Some(a) = a
+                    && a.is_valid(r)
+                {
+                    let inner = a.value(r);
+                    if let Some(s) = inner.as_any().downcast_ref::<StringArray>() {
+                        for i in 0..s.len() {
+                            if s.is_valid(i) {
+                                v.items.push(Item::Str(Cow::Owned(s.value(i).to_string())));
+                            }
+                        }
+                    }
+                }
+                push_row(&mut v);
+            }
+        }
+    }
+    v
+}
+
+/// Extracts several raw paths (and keyword strings) for the rows set in `rows`, parsing
+/// each needed event's JSON once. `targets[i]` is `Some(path)` for a dotted path or `None`
+/// for "every string value". Rows outside `rows` are left absent. Non-JSON raw text
+/// (flow log lines) gives keywords the whole line and paths nothing.
+pub fn extract_raw(
+    raw: &StringArray,
+    rows: &crate::bitmap::Bitmap,
+    targets: &[Option<&str>],
+) -> Vec<Values<'static>> {
+    let n = raw.len();
+    let mut out: Vec<Values<'static>> = targets
+        .iter()
+        .map(|_| Values {
+            offsets: Vec::with_capacity(n + 1),
+            items: Vec::new(),
+        })
+        .collect();
+    for o in &mut out {
+        o.offsets.push(0);
+    }
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut buffers = simd_json::Buffers::default();
+    for r in 0..n {
+        if rows.get(r) && raw.is_valid(r) {
+            let text = raw.value(r);
+            scratch.clear();
+            scratch.extend_from_slice(text.as_bytes());
+            match simd_json::to_tape_with_buffers(&mut scratch, &mut buffers) {
+                Ok(tape) => {
+                    let root = tape.as_value();
+                    for (t, o) in targets.iter().zip(out.iter_mut()) {
+                        match t {
+                            Some(path) => lookup_all(root, path, &mut o.items),
+                            None => all_strings(root, &mut o.items, 0),
+                        }
+                    }
+                }
+                Err(_) => {
+                    for (t, o) in targets.iter().zip(out.iter_mut()) {
+                        if t.is_none() {
+                            o.items.push(Item::Str(Cow::Owned(text.to_string())));
+                        }
+                    }
+                }
+            }
+        }
+        for o in &mut out {
+            o.offsets.push(o.items.len() as u32);
+        }
+    }
+    out
+}
+
+fn push_value(v: Value<'_, '_>, out: &mut Vec<Item<'static>>) {
+    if let Some(s) = v.into_string() {
+        out.push(Item::Str(Cow::Owned(s.to_string())));
+    } else if let Some(b) = v.as_bool() {
+        out.push(Item::Bool(b));
+    } else if let Some(i) = v.as_i64() {
+        out.push(Item::Int(i));
+    } else if let Some(u) = v.as_u64() {
+        out.push(match i64::try_from(u) {
+            Ok(i) => Item::Int(i),
+            Err(_) => Item::Float(u as f64),
+        });
+    } else if let Some(f) = v.as_f64() {
+        out.push(Item::Float(f));
+    } else if let Some(a) = v.as_array() {
+        for e in a.iter() {
+            if e.is_object() {
+                out.push(Item::Json(e.encode()));
+            } else {
+                push_value(e, out);
+            }
+        }
+    } else if v.is_object() {
+        out.push(Item::Json(v.encode()));
+    }
+    // null: nothing (a null field matches like an absent one)
+}
+
+/// All values at dotted `path` under `v`: object keys are matched longest first (keys
+/// may contain dots), arrays fan out (every element continues with the same path) unless
+/// the next segment is an index.
+pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) {
+    if path.is_empty() {
+        push_value(v, out);
+        return;
+    }
+    if let Some(obj) = v.as_object() {
+        let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
+        ends.push(path.len());
+        for end in ends.into_iter().rev() {
+            if let Some(child) = obj.get(&path[..end]) {
+                let rest = if end == path.len() {
+                    ""
+                } else {
+                    &path[end + 1..]
+                };
+                let before = out.len();
+                lookup_all(child, rest, out);
+                if out.len() > before {
+                    return;
+                }
+            }
+        }
+    } else if let Some(arr) = v.as_array() {
+        let (seg, rest) = path.split_once('.').unwrap_or((path, ""));
+        if let Ok(idx) = seg.parse::<usize>()
+            && let Some(e) = arr.get(idx)
+        {
+            lookup_all(e, rest, out);
+            return;
+        }
+        for e in arr.iter() {
+            lookup_all(e, path, out);
+        }
+    }
+}
+
+fn all_strings(v: Value<'_, '_>, out: &mut Vec<Item<'static>>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    if let Some(s) = v.into_string() {
+        out.push(Item::Str(Cow::Owned(s.to_string())));
+    } else if let Some(o) = v.as_object() {
+        for (_, c) in o.iter() {
+            all_strings(c, out, depth + 1);
+        }
+    } else if let Some(a) = v.as_array() {
+        for c in a.iter() {
+            all_strings(c, out, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_columns_struct_children_and_raw_paths() {
+        let ct = SourceKind::CloudTrail;
+        assert!(matches!(
+            resolve(ct, "eventName"),
+            Access::Column {
+                ty: ColType::Utf8,
+                ..
+            }
+        ));
+        assert!(
+            matches!(resolve(ct, "userIdentity.sessionContext.sessionIssuer.arn"), Access::Column { ref path, .. } if path.len() == 4)
+        );
+        assert!(matches!(
+            resolve(
+                ct,
+                "userIdentity.sessionContext.attributes.mfaAuthenticated"
+            ),
+            Access::Column {
+                ty: ColType::Bool,
+                ..
+            }
+        ));
+        assert_eq!(resolve(ct, "eventTime"), Access::Raw("eventTime".into()));
+        assert_eq!(
+            resolve(ct, "requestParameters.bucketName"),
+            Access::Raw("requestParameters.bucketName".into())
+        );
+        assert_eq!(
+            resolve(ct, "userIdentity.webIdFederationData.federatedProvider"),
+            Access::Raw("userIdentity.webIdFederationData.federatedProvider".into())
+        );
+        assert!(matches!(
+            resolve(SourceKind::VpcFlow, "dstport"),
+            Access::Column {
+                ty: ColType::Int,
+                ..
+            }
+        ));
+        assert!(matches!(
+            resolve(SourceKind::VpcFlow, "start"),
+            Access::Column {
+                ty: ColType::Seconds,
+                ..
+            }
+        ));
+        assert_eq!(
+            resolve(SourceKind::VpcFlow, "requestParameters"),
+            Access::Absent
+        );
+        assert!(matches!(
+            resolve(SourceKind::K8sAudit, "objectRef.resource"),
+            Access::Column { .. }
+        ));
+        assert!(matches!(
+            resolve(SourceKind::K8sAudit, "user.groups"),
+            Access::Column {
+                ty: ColType::ListUtf8,
+                ..
+            }
+        ));
+        assert!(matches!(
+            resolve(SourceKind::K8sAudit, "responseStatus.code"),
+            Access::Column {
+                ty: ColType::Int,
+                ..
+            }
+        ));
+    }
+
+    fn all(json: &str, path: &str) -> Vec<Item<'static>> {
+        let mut b = json.as_bytes().to_vec();
+        let t = simd_json::to_tape(&mut b).unwrap();
+        let mut out = Vec::new();
+        lookup_all(t.as_value(), path, &mut out);
+        out
+    }
+
+    #[test]
+    fn raw_paths_fan_out_over_arrays_and_keep_objects_as_json() {
+        let ev = r#"{"resources":[{"ARN":"a"},{"ARN":"b"}],"rp":{"items":[{"cidrIp":"0.0.0.0/0"}]},"n":403,"f":null,"o":{"k":1}}"#;
+        assert_eq!(
+            all(ev, "resources.ARN"),
+            vec![Item::Str("a".into()), Item::Str("b".into())]
+        );
+        assert_eq!(all(ev, "resources.1.ARN"), vec![Item::Str("b".into())]);
+        assert_eq!(
+            all(ev, "rp.items.cidrIp"),
+            vec![Item::Str("0.0.0.0/0".into())]
+        );
+        assert_eq!(all(ev, "n"), vec![Item::Int(403)]);
+        assert!(all(ev, "f").is_empty());
+        assert_eq!(all(ev, "o"), vec![Item::Json(r#"{"k":1}"#.into())]);
+        assert_eq!(
+            all(ev, "rp.items"),
+            vec![Item::Json(r#"{"cidrIp":"0.0.0.0/0"}"#.into())]
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Where Vigil and rsigma differ on purpose, each pinned with a minimal case checked
+//! against the Sigma specification.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use arrow::array::{Array, StringArray};
+use common::*;
+use vigil_detect::compile::{CompileOptions, compile};
+use vigil_detect::eval::Evaluator;
+use vigil_detect::rule::load::load_str;
+
+fn vigil_ids(rules: &str, events: &str) -> BTreeSet<String> {
+    let set = load_str(rules, std::path::Path::new("t.yml"));
+    let plan = compile(set, &CompileOptions::default()).unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "{:?}",
+        plan.report.rejected
+    );
+    let mut ev = Evaluator::new(&plan).unwrap();
+    let mut out = BTreeSet::new();
+    for b in batches_of(events.as_bytes()).0 {
+        let ids = b
+            .batch
+            .column_by_name("event_uid")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
+        for m in ev.evaluate(&plan, b.kind, &b.batch).unwrap() {
+            for r in m.rows.iter() {
+                out.insert(ids.value(r).to_string());
+            }
+        }
+    }
+    out
+}
+
+fn rsigma_ids(rules: &str, events: &str) -> BTreeSet<String> {
+    let coll = rsigma_parser::parse_sigma_yaml(rules).unwrap();
+    let mut engine = rsigma_eval::Engine::new();
+    assert!(engine.add_rules(&coll.rules).is_empty());
+    let mut out = BTreeSet::new();
+    for line in events.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if !engine
+            .evaluate(&rsigma_eval::JsonEvent::borrow(&v))
+            .is_empty()
+        {
+            out.insert(v["eventID"].as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+fn ct(id: &str, name: &str, extra: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","eventID":"{id}"{extra}}}"#
+    )
+}
+
+/// SigmaHQ's aws_disable_bucket_versioning writes `requestParameters|contains:
+/// 'Suspended'`, but in CloudTrail `requestParameters` is an object
+/// (`{"VersioningConfiguration":{"Status":"Suspended"}}`). The rule's authors mean "the
+/// request suspends versioning"; Vigil matches a string test on an object against its
+/// JSON text, rsigma never matches an object.
+#[test]
+fn string_match_on_an_object_uses_its_json_text() {
+    let rule = std::fs::read_to_string(
+        corpus().join("sigma/rules/cloud/aws/cloudtrail/aws_disable_bucket_versioning.yml"),
+    )
+    .unwrap();
+    let events = [
+        ct("suspend", "PutBucketVersioning", r#","requestParameters":{"bucketName":"b","VersioningConfiguration":{"Status":"Suspended"}}"#),
+        ct("enable", "PutBucketVersioning", r#","requestParameters":{"bucketName":"b","VersioningConfiguration":{"Status":"Enabled"}}"#),
+    ]
+    .join("\n");
+    assert_eq!(
+        vigil_ids(&rule, &events),
+        BTreeSet::from(["suspend".to_string()])
+    );
+    assert_eq!(rsigma_ids(&rule, &events), BTreeSet::new());
+}
+
+/// rsigma 0.23 anchors `startswith`/`endswith` values that contain wildcards at the wrong
+/// end (a `startswith` pattern with `?` behaves like `endswith`). The specification:
+/// "startswith: The value is expected at the beginning of the field's content".
+#[test]
+fn startswith_with_a_wildcard_is_anchored_at_the_start() {
+    let rule = r#"
+title: starts
+id: starts-with-wildcard
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventName|startswith: 'Put?ucket'
+  condition: sel
+"#;
+    let events = [
+        ct("starts", "PutBucketPolicy", ""),
+        ct("ends", "XPutBucket", ""),
+    ]
+    .join("\n");
+    // Vigil: only the value that starts with the pattern.
+    assert_eq!(
+        vigil_ids(rule, &events),
+        BTreeSet::from(["starts".to_string()])
+    );
+    // rsigma: the reverse.
+    assert_eq!(
+        rsigma_ids(rule, &events),
+        BTreeSet::from(["ends".to_string()])
+    );
+}

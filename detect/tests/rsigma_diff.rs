@@ -1,0 +1,169 @@
+//! Differential test against rsigma (the Rust Sigma engine on crates.io, a peer nobody
+//! here wrote): for every SigmaHQ CloudTrail and Kubernetes audit rule and every
+//! CloudTrail and Kubernetes audit event of the shared corpus, the set of
+//! (rule id, event id) matches is identical, except where Vigil is deliberately more
+//! thorough (a string match on a field holding an object or array matches its JSON
+//! text); those differences are listed, each checked to be that case.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use arrow::array::{Array, StringArray};
+use common::*;
+use vigil_detect::compile::{CompileOptions, compile};
+use vigil_detect::eval::Evaluator;
+use vigil_detect::rule::load::load_paths;
+use vigil_ingest::SourceKind;
+
+type Pair = (String, String);
+
+fn vigil_matches(
+    rule_dir: &std::path::Path,
+    data: &Batches,
+    kind: SourceKind,
+) -> (BTreeSet<Pair>, usize) {
+    let set = load_paths(&[rule_dir.to_path_buf()]).unwrap();
+    let plan = compile(set, &CompileOptions::default()).unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "rejected: {:#?}",
+        plan.report.rejected
+    );
+    let mut ev = Evaluator::new(&plan).unwrap();
+    let mut out = BTreeSet::new();
+    for b in data.0.iter().filter(|b| b.kind == kind) {
+        let ids = b
+            .batch
+            .column_by_name("event_uid")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
+        for m in ev.evaluate(&plan, kind, &b.batch).unwrap() {
+            for r in m.rows.iter() {
+                out.insert((
+                    plan.rules[m.rule].meta.id.0.clone(),
+                    ids.value(r).to_string(),
+                ));
+            }
+        }
+    }
+    (out, plan.rules.len())
+}
+
+fn rsigma_matches(rule_dir: &std::path::Path, data: &Batches, kind: SourceKind) -> BTreeSet<Pair> {
+    let coll = rsigma_parser::parse_sigma_directory(rule_dir).unwrap();
+    assert!(coll.errors.is_empty(), "{:?}", coll.errors);
+    let mut engine = rsigma_eval::Engine::new();
+    let errs = engine.add_rules(&coll.rules);
+    assert!(errs.is_empty(), "{errs:?}");
+    let mut out = BTreeSet::new();
+    for b in data.0.iter().filter(|b| b.kind == kind) {
+        let raw = b
+            .batch
+            .column_by_name("raw")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
+        let ids = b
+            .batch
+            .column_by_name("event_uid")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
+        for r in 0..raw.len() {
+            let v: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
+            for res in engine.evaluate(&rsigma_eval::JsonEvent::borrow(&v)) {
+                out.insert((
+                    res.header.rule_id.clone().unwrap_or_default(),
+                    ids.value(r).to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn report(name: &str, vigil: &BTreeSet<Pair>, rsigma: &BTreeSet<Pair>) -> (Vec<Pair>, Vec<Pair>) {
+    let only_vigil: Vec<Pair> = vigil.difference(rsigma).cloned().collect();
+    let only_rsigma: Vec<Pair> = rsigma.difference(vigil).cloned().collect();
+    eprintln!(
+        "{name}: vigil {} matches, rsigma {}, only vigil {}, only rsigma {}",
+        vigil.len(),
+        rsigma.len(),
+        only_vigil.len(),
+        only_rsigma.len()
+    );
+    (only_vigil, only_rsigma)
+}
+
+#[test]
+fn cloudtrail_rules_on_corpus_cloudtrail() {
+    let c = corpus();
+    let data = batches(&[
+        c.join("invictus-sigma-aws/CloudTrail"),
+        c.join("stratus-red-team/docs/detonation-logs"),
+        c.join("otrf-security-datasets/datasets/atomic/aws/collection"),
+        c.join("loki-lambda-promtail-testdata/extracted/cloudtrail-log-file.json"),
+        c.join("falco-k8saudit-tests/test/trace_files/plugins"),
+    ]);
+    let mut data = data;
+    // Plus generated data with the planted attacks (20k events).
+    let mut generated = Vec::new();
+    let cfg = vigil_bench::generate::GenConfig::default();
+    vigil_bench::generate::write_cloudtrail(
+        &mut generated,
+        &cfg,
+        20_000,
+        vigil_bench::generate::CloudTrailForm::Ndjson,
+    )
+    .unwrap();
+    data.0.extend(batches_of(&generated).0);
+    let rules = c.join("sigma/rules/cloud/aws/cloudtrail");
+    let (vigil, n) = vigil_matches(&rules, &data, SourceKind::CloudTrail);
+    assert_eq!(n, 57);
+    let rsigma = rsigma_matches(&rules, &data, SourceKind::CloudTrail);
+    let (only_vigil, only_rsigma) = report("cloudtrail", &vigil, &rsigma);
+    assert!(
+        only_rsigma.is_empty(),
+        "rsigma matched, Vigil did not: {only_rsigma:#?}"
+    );
+    assert!(
+        only_vigil.is_empty(),
+        "Vigil matched, rsigma did not: {only_vigil:#?}"
+    );
+    assert!(!vigil.is_empty());
+}
+
+#[test]
+fn kubernetes_rules_on_corpus_audit_events() {
+    let c = corpus();
+    let mut data = batches(&[c.join("falco-k8saudit-tests/k8s_audit_raw.ndjson")]);
+    let mut generated = Vec::new();
+    vigil_bench::generate::write_k8s_audit(
+        &mut generated,
+        &vigil_bench::generate::GenConfig::default(),
+        10_000,
+    )
+    .unwrap();
+    data.0.extend(batches_of(&generated).0);
+    let rules = c.join("sigma/rules/application/kubernetes");
+    let (vigil, n) = vigil_matches(&rules, &data, SourceKind::K8sAudit);
+    assert_eq!(n, 16);
+    let rsigma = rsigma_matches(&rules, &data, SourceKind::K8sAudit);
+    let (only_vigil, only_rsigma) = report("k8s", &vigil, &rsigma);
+    assert!(
+        only_rsigma.is_empty(),
+        "rsigma matched, Vigil did not: {only_rsigma:#?}"
+    );
+    assert!(
+        only_vigil.is_empty(),
+        "Vigil matched, rsigma did not: {only_vigil:#?}"
+    );
+}

@@ -8,10 +8,17 @@
 
 pub mod bitmap;
 pub mod compile;
+pub mod correlate;
+pub mod engine;
 mod error;
 pub mod eval;
 pub mod fields;
+pub mod finding;
+pub mod hits;
 pub mod logsource;
 pub mod rule;
+pub mod suppress;
 
+pub use engine::{DetectStats, Detector, Engine, EngineOptions, detect_batch};
 pub use error::{DetectError, Result};
+pub use finding::Finding;

@@ -64,9 +64,6 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 }
 
 fn meta(m: &Mapping, origin: &Origin) -> Result<Meta, String> {
-    let title = key(m, "title")
-        .and_then(str_of)
-        .ok_or("the rule has no title")?;
     let name = key(m, "name").and_then(str_of);
     let id = key(m, "id")
         .and_then(str_of)
@@ -79,6 +76,11 @@ fn meta(m: &Mapping, origin: &Origin) -> Result<Meta, String> {
                 .unwrap_or_default();
             format!("{stem}#{}", origin.doc)
         });
+    // `title` is mandatory in the specification, but its own correlation examples omit
+    // it in fragments: fall back to the id.
+    let title = key(m, "title")
+        .and_then(str_of)
+        .unwrap_or_else(|| id.clone());
     let level = match key(m, "level").and_then(str_of) {
         None => Level::Medium,
         Some(l) => Level::parse(&l).ok_or_else(|| format!("unknown level {l:?}"))?,

@@ -1,0 +1,589 @@
+//! Sigma correlation rules over hits, in event time.
+//!
+//! Hits of the rules a correlation references wait in a reorder buffer and are processed
+//! in event-time order once the *watermark* (newest event time seen minus the allowed
+//! lateness) has passed them, so out-of-order arrival within the allowed lateness does
+//! not change results. A hit older than a hit already processed is *late* (processing it
+//! would break event-time order): it is counted and reported (and the rule's own finding
+//! still emitted), never silently used or lost.
+//!
+//! Windows, per group (the `group-by` values):
+//! - `event_count`, `value_count`, `value_sum`, `temporal`, `temporal_ordered` with
+//!   `gt`/`gte` conditions (or none, for the temporal types) slide: each new event is
+//!   evaluated with the events of the last `timespan` (inclusive), and when the
+//!   condition holds a finding is emitted with those events and the group starts afresh
+//!   (one finding per episode, not one per further event).
+//! - Conditions that can only be decided once a window is complete (`lt`, `lte`, `eq`,
+//!   `neq`, and `value_avg`, `value_percentile`) use windows that open at a group's first
+//!   event and close `timespan` later; they are evaluated when the watermark passes the
+//!   close, or at the end of input.
+//! - `temporal` without a condition needs every referenced rule in the window (the
+//!   specification: "all events defined by the rules ... must occur"); with one, the
+//!   number of distinct rules that fired is compared. `temporal_ordered` also needs them
+//!   in the given order (ties allowed).
+//!
+//! State is bounded: at most `max_groups` groups per correlation (the least recently
+//! active are evicted) and `max_entries` events per group (the oldest are dropped);
+//! both are counted and logged.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+use crate::compile::{Compiled, CorrInput};
+use crate::finding::{Finding, Window, finding_id, rfc3339};
+use crate::rule::{CmpOp, CorrelationType};
+
+/// Settings of the correlation stage.
+#[derive(Debug, Clone)]
+pub struct CorrelationConfig {
+    /// Hits older than the newest event time minus this are late (counted and reported,
+    /// not correlated). `None`: no limit (whole inputs are ordered; for batch runs).
+    pub allowed_lateness_secs: Option<u64>,
+    /// Hits held for reordering before the oldest are processed regardless.
+    pub max_buffered: usize,
+    /// Groups kept per correlation rule.
+    pub max_groups: usize,
+    /// Events kept per group.
+    pub max_entries: usize,
+    /// Event ids listed in one correlation finding (the count is still exact).
+    pub max_event_ids: usize,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        Self {
+            allowed_lateness_secs: Some(300),
+            max_buffered: 1_000_000,
+            max_groups: 100_000,
+            max_entries: 10_000,
+            max_event_ids: 1_000,
+        }
+    }
+}
+
+/// Counters of the correlation stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CorrelationStats {
+    /// Hits that arrived after their time was processed.
+    pub late_events: u64,
+    /// Groups evicted at the group cap.
+    pub evicted_groups: u64,
+    /// Events dropped at the per-group cap.
+    pub dropped_entries: u64,
+    /// Correlation findings produced (including ones only feeding other correlations).
+    pub findings: u64,
+}
+
+/// A hit waiting for its turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    time_us: i64,
+    seq: u64,
+    corr: usize,
+    input: usize,
+    group: Vec<Option<String>>,
+    values: Vec<Option<String>>,
+    event_ids: Vec<String>,
+}
+
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.time_us, self.seq).cmp(&(o.time_us, o.seq))
+    }
+}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    time_us: i64,
+    input: usize,
+    value: Option<String>,
+    event_ids: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    entries: VecDeque<Entry>,
+    window_start: Option<i64>,
+    last_seen: i64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    groups: HashMap<Vec<Option<String>>, Group>,
+    /// (window close, group) timers for windows decided at their close.
+    timers: BinaryHeap<Reverse<(i64, Vec<Option<String>>)>>,
+}
+
+/// A finding of a correlation, before it becomes a [`Finding`].
+#[derive(Debug, Clone)]
+pub struct CorrelationHit {
+    /// Index into [`Compiled::correlations`].
+    pub corr: usize,
+    /// The finding.
+    pub finding: Finding,
+    /// Group-by values.
+    pub group: Vec<Option<String>>,
+}
+
+/// The correlation stage.
+pub struct Correlator {
+    cfg: CorrelationConfig,
+    heap: BinaryHeap<Reverse<Pending>>,
+    seq: u64,
+    max_seen: i64,
+    processed_upto: i64,
+    states: Vec<State>,
+    stats: CorrelationStats,
+    warned_late: u64,
+}
+
+fn monotone(kind: CorrelationType, cmps: &[(CmpOp, f64)]) -> bool {
+    match kind {
+        CorrelationType::ValueAvg | CorrelationType::ValuePercentile => false,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
+            cmps.iter().all(|(op, _)| op.monotone())
+        }
+        _ => !cmps.is_empty() && cmps.iter().all(|(op, _)| op.monotone()),
+    }
+}
+
+impl Correlator {
+    /// A correlation stage for `plan`'s correlation rules.
+    pub fn new(plan: &Compiled, cfg: CorrelationConfig) -> Self {
+        Self {
+            cfg,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            max_seen: i64::MIN,
+            processed_upto: i64::MIN,
+            states: plan.correlations.iter().map(|_| State::default()).collect(),
+            stats: CorrelationStats::default(),
+            warned_late: 0,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &CorrelationStats {
+        &self.stats
+    }
+
+    /// Offers one hit's feeds. Returns false when the hit is late.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        plan: &Compiled,
+        corr: usize,
+        input: usize,
+        time_us: i64,
+        group: Vec<Option<String>>,
+        values: Vec<Option<String>>,
+        event_ids: Vec<String>,
+    ) -> bool {
+        if time_us < self.processed_upto {
+            self.stats.late_events += 1;
+            self.warned_late += 1;
+            if self.warned_late <= 10 || self.warned_late.is_power_of_two() {
+                tracing::warn!(
+                    rule_id = %plan.correlations[corr].rule.meta.id,
+                    event_time = %rfc3339(time_us),
+                    processed_up_to = %rfc3339(self.processed_upto),
+                    late_total = self.stats.late_events,
+                    "event arrived after its time window was processed; not correlated (raise the allowed lateness)"
+                );
+            }
+            return false;
+        }
+        self.max_seen = self.max_seen.max(time_us);
+        self.seq += 1;
+        self.heap.push(Reverse(Pending {
+            time_us,
+            seq: self.seq,
+            corr,
+            input,
+            group,
+            values,
+            event_ids,
+        }));
+        true
+    }
+
+    fn watermark(&self) -> i64 {
+        match self.cfg.allowed_lateness_secs {
+            Some(l) => self
+                .max_seen
+                .saturating_sub((l as i64).saturating_mul(1_000_000)),
+            None => i64::MIN,
+        }
+    }
+
+    /// Processes what the watermark allows; returns the correlation findings produced.
+    pub fn advance(&mut self, plan: &Compiled) -> Vec<CorrelationHit> {
+        let wm = self.watermark();
+        self.drain(plan, wm, false)
+    }
+
+    /// Processes everything and closes every window (end of input).
+    pub fn finish(&mut self, plan: &Compiled) -> Vec<CorrelationHit> {
+        self.drain(plan, i64::MAX, true)
+    }
+
+    fn drain(&mut self, plan: &Compiled, wm: i64, all: bool) -> Vec<CorrelationHit> {
+        let mut out = Vec::new();
+        loop {
+            let over = self.heap.len() > self.cfg.max_buffered;
+            let next = match self.heap.peek() {
+                Some(Reverse(p)) if all || over || p.time_us <= wm => {
+                    self.heap.pop().map(|Reverse(p)| p)
+                }
+                _ => None,
+            };
+            let Some(p) = next else { break };
+            self.close_due(plan, p.time_us, &mut out);
+            self.processed_upto = self.processed_upto.max(p.time_us);
+            self.process(plan, p, &mut out);
+        }
+        let until = if all {
+            i64::MAX
+        } else {
+            wm.min(self.processed_upto)
+        };
+        self.close_due(plan, until, &mut out);
+        if all {
+            // Close every open window.
+            for c in 0..self.states.len() {
+                let keys: Vec<_> = self.states[c].groups.keys().cloned().collect();
+                for k in keys {
+                    self.close_window(plan, c, &k, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Closes windows (of close-evaluated correlations) that end before `t`.
+    fn close_due(&mut self, plan: &Compiled, t: i64, out: &mut Vec<CorrelationHit>) {
+        for c in 0..self.states.len() {
+            while let Some(Reverse((end, _))) = self.states[c].timers.peek() {
+                if *end >= t {
+                    break;
+                }
+                let Some(Reverse((end, key))) = self.states[c].timers.pop() else {
+                    break;
+                };
+                let still = self.states[c]
+                    .groups
+                    .get(&key)
+                    .and_then(|g| g.window_start)
+                    .map(|s| s + span(plan, c));
+                if still == Some(end) {
+                    self.close_window(plan, c, &key, out);
+                }
+            }
+        }
+    }
+
+    fn close_window(
+        &mut self,
+        plan: &Compiled,
+        c: usize,
+        key: &Vec<Option<String>>,
+        out: &mut Vec<CorrelationHit>,
+    ) {
+        let cp = &plan.correlations[c];
+        if monotone(cp.rule.kind, &cp.rule.condition.cmps) {
+            return;
+        }
+        let Some(g) = self.states[c].groups.get_mut(key) else {
+            return;
+        };
+        if g.entries.is_empty() {
+            return;
+        }
+        let entries: Vec<Entry> = g.entries.drain(..).collect();
+        g.window_start = None;
+        if let Some(value) = evaluate(
+            cp.rule.kind,
+            &cp.rule.condition.cmps,
+            cp.rule.condition.percentile,
+            cp.inputs.len(),
+            &entries,
+        ) {
+            self.emit(plan, c, key.clone(), &entries, value, out);
+        }
+    }
+
+    fn process(&mut self, plan: &Compiled, p: Pending, out: &mut Vec<CorrelationHit>) {
+        let c = p.corr;
+        let cp = &plan.correlations[c];
+        let sp = span(plan, c);
+        let mono = monotone(cp.rule.kind, &cp.rule.condition.cmps);
+        if !self.states[c].groups.contains_key(&p.group)
+            && self.states[c].groups.len() >= self.cfg.max_groups
+        {
+            self.evict(plan, c);
+        }
+        let value = if p.values.iter().all(Option::is_none) {
+            None
+        } else {
+            Some(
+                p.values
+                    .iter()
+                    .map(|v| v.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}"),
+            )
+        };
+        let entry = Entry {
+            time_us: p.time_us,
+            input: p.input,
+            value,
+            event_ids: p.event_ids,
+        };
+        if mono {
+            let g = self.states[c].groups.entry(p.group.clone()).or_default();
+            g.last_seen = p.time_us;
+            while g
+                .entries
+                .front()
+                .is_some_and(|e| e.time_us < p.time_us - sp)
+            {
+                g.entries.pop_front();
+            }
+            g.entries.push_back(entry);
+            if g.entries.len() > self.cfg.max_entries {
+                g.entries.pop_front();
+                self.stats.dropped_entries += 1;
+            }
+            let entries: Vec<Entry> = g.entries.iter().cloned().collect();
+            if let Some(v) = evaluate(
+                cp.rule.kind,
+                &cp.rule.condition.cmps,
+                cp.rule.condition.percentile,
+                cp.inputs.len(),
+                &entries,
+            ) {
+                if let Some(g) = self.states[c].groups.get_mut(&p.group) {
+                    g.entries.clear();
+                }
+                self.emit(plan, c, p.group, &entries, v, out);
+            }
+        } else {
+            let needs_close = self.states[c]
+                .groups
+                .get(&p.group)
+                .and_then(|g| g.window_start)
+                .is_some_and(|s| p.time_us > s + sp);
+            if needs_close {
+                self.close_window(plan, c, &p.group, out);
+            }
+            let st = &mut self.states[c];
+            let g = st.groups.entry(p.group.clone()).or_default();
+            g.last_seen = p.time_us;
+            if g.window_start.is_none() {
+                g.window_start = Some(p.time_us);
+                st.timers.push(Reverse((p.time_us + sp, p.group.clone())));
+            }
+            let g = st.groups.get_mut(&p.group).expect("inserted above");
+            g.entries.push_back(entry);
+            if g.entries.len() > self.cfg.max_entries {
+                g.entries.pop_front();
+                self.stats.dropped_entries += 1;
+            }
+        }
+    }
+
+    fn evict(&mut self, plan: &Compiled, c: usize) {
+        let st = &mut self.states[c];
+        let mut by_age: Vec<(i64, Vec<Option<String>>)> = st
+            .groups
+            .iter()
+            .map(|(k, g)| (g.last_seen, k.clone()))
+            .collect();
+        by_age.sort();
+        let n = (by_age.len() / 10).max(1);
+        for (_, k) in by_age.into_iter().take(n) {
+            st.groups.remove(&k);
+            self.stats.evicted_groups += 1;
+        }
+        tracing::warn!(
+            rule_id = %plan.correlations[c].rule.meta.id,
+            evicted = n,
+            evicted_total = self.stats.evicted_groups,
+            max_groups = self.cfg.max_groups,
+            "correlation state at its group cap; least recently active groups evicted"
+        );
+    }
+
+    fn emit(
+        &mut self,
+        plan: &Compiled,
+        c: usize,
+        group: Vec<Option<String>>,
+        entries: &[Entry],
+        value: f64,
+        out: &mut Vec<CorrelationHit>,
+    ) {
+        let cp = &plan.correlations[c];
+        self.stats.findings += 1;
+        let mut ids: Vec<String> = Vec::new();
+        for e in entries {
+            for id in &e.event_ids {
+                ids.push(id.clone());
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let start = entries.iter().map(|e| e.time_us).min().unwrap_or(0);
+        let end = entries.iter().map(|e| e.time_us).max().unwrap_or(0);
+        let group_map: BTreeMap<String, Option<String>> = cp
+            .rule
+            .group_by
+            .iter()
+            .cloned()
+            .zip(group.iter().cloned())
+            .collect();
+        let discriminator = format!("{group_map:?}|{start}|{end}");
+        let finding_id = finding_id(&cp.rule.meta.id.0, &ids, &discriminator);
+        ids.truncate(self.cfg.max_event_ids);
+        let finding = Finding {
+            finding_id,
+            rule_id: cp.rule.meta.id.0.clone(),
+            rule_title: cp.rule.meta.title.clone(),
+            level: cp.rule.meta.level,
+            tags: cp.rule.meta.tags.clone(),
+            time: rfc3339(end),
+            time_us: end,
+            source: "correlation".into(),
+            event_ids: ids.clone(),
+            group: Some(group_map),
+            window: Some(Window {
+                start: rfc3339(start),
+                end: rfc3339(end),
+            }),
+            correlation_type: Some(cp.rule.kind),
+            value: Some(value),
+            suppressed: 0,
+            author: cp.rule.meta.author.clone(),
+        };
+        // Feed parent correlations (their group-by values taken by name).
+        for &parent in &cp.parents {
+            let pp = &plan.correlations[parent];
+            let Some(input) = pp
+                .inputs
+                .iter()
+                .position(|i| matches!(i, CorrInput::Correlation(j) if *j == c))
+            else {
+                continue;
+            };
+            let pgroup: Vec<Option<String>> = pp
+                .rule
+                .group_by
+                .iter()
+                .map(|name| {
+                    cp.rule
+                        .group_by
+                        .iter()
+                        .position(|n| n == name)
+                        .and_then(|i| group.get(i).cloned().flatten())
+                })
+                .collect();
+            self.seq += 1;
+            self.heap.push(Reverse(Pending {
+                time_us: end,
+                seq: self.seq,
+                corr: parent,
+                input,
+                group: pgroup,
+                values: Vec::new(),
+                event_ids: ids.clone(),
+            }));
+        }
+        out.push(CorrelationHit {
+            corr: c,
+            finding,
+            group,
+        });
+    }
+}
+
+fn span(plan: &Compiled, c: usize) -> i64 {
+    (plan.correlations[c].rule.timespan_secs as i64).saturating_mul(1_000_000)
+}
+
+/// The aggregated value of a window if the condition holds.
+fn evaluate(
+    kind: CorrelationType,
+    cmps: &[(CmpOp, f64)],
+    percentile: Option<f64>,
+    n_inputs: usize,
+    entries: &[Entry],
+) -> Option<f64> {
+    let holds = |v: f64| cmps.iter().all(|(op, t)| op.holds(v, *t));
+    let nums = || {
+        entries
+            .iter()
+            .filter_map(|e| e.value.as_ref().and_then(|v| v.trim().parse::<f64>().ok()))
+    };
+    let v = match kind {
+        CorrelationType::EventCount => entries.len() as f64,
+        CorrelationType::ValueCount => {
+            let mut vals: Vec<&String> = entries.iter().filter_map(|e| e.value.as_ref()).collect();
+            vals.sort();
+            vals.dedup();
+            vals.len() as f64
+        }
+        CorrelationType::ValueSum => nums().sum(),
+        CorrelationType::ValueAvg => {
+            let xs: Vec<f64> = nums().collect();
+            if xs.is_empty() {
+                return None;
+            }
+            xs.iter().sum::<f64>() / xs.len() as f64
+        }
+        CorrelationType::ValuePercentile => {
+            let mut xs: Vec<f64> = nums().collect();
+            if xs.is_empty() {
+                return None;
+            }
+            xs.sort_by(f64::total_cmp);
+            let p = percentile.unwrap_or(50.0) / 100.0 * (xs.len() - 1) as f64;
+            let (lo, hi) = (p.floor() as usize, p.ceil() as usize);
+            xs[lo] + (xs[hi] - xs[lo]) * (p - lo as f64)
+        }
+        CorrelationType::Temporal => {
+            let mut seen = vec![false; n_inputs];
+            for e in entries {
+                if let Some(s) = seen.get_mut(e.input) {
+                    *s = true;
+                }
+            }
+            let distinct = seen.iter().filter(|s| **s).count() as f64;
+            if cmps.is_empty() {
+                return (distinct as usize == n_inputs).then_some(distinct);
+            }
+            distinct
+        }
+        CorrelationType::TemporalOrdered => {
+            let mut next = 0;
+            for e in entries {
+                if e.input == next {
+                    next += 1;
+                    if next == n_inputs {
+                        break;
+                    }
+                }
+            }
+            if cmps.is_empty() {
+                return (next == n_inputs).then_some(next as f64);
+            }
+            next as f64
+        }
+    };
+    holds(v).then_some(v)
+}

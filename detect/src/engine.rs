@@ -1,0 +1,243 @@
+//! The detection engine's entry points: load and compile rules once ([`Engine`]),
+//! evaluate batches on any number of threads ([`Engine::evaluator`], [`detect_batch`]),
+//! and turn their hits into findings, correlations and suppression on one thread
+//! ([`Detector`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vigil_ingest::EventBatch;
+
+use crate::Result;
+use crate::compile::{CompileOptions, Compiled, LoadReport, compile};
+use crate::correlate::{CorrelationConfig, CorrelationStats, Correlator};
+use crate::eval::Evaluator;
+use crate::finding::{Finding, finding_id, rfc3339};
+use crate::hits::{Hit, collect};
+use crate::rule::Suppress;
+use crate::rule::load::{RuleSet, load_paths};
+use crate::suppress::Suppressor;
+
+/// How the engine is set up.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Rule compilation (placeholder values).
+    pub compile: CompileOptions,
+    /// Correlation windows and state bounds.
+    pub correlation: CorrelationConfig,
+    /// Suppression per rule id, overriding what rules say.
+    pub suppress: BTreeMap<String, Suppress>,
+}
+
+/// Compiled rules, shared by every thread.
+#[derive(Clone)]
+pub struct Engine {
+    plan: Arc<Compiled>,
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// Loads and compiles the rules below `paths`.
+    pub fn load(paths: &[PathBuf], opts: EngineOptions) -> Result<Engine> {
+        Self::from_rules(load_paths(paths)?, opts)
+    }
+
+    /// Compiles an already loaded rule set.
+    pub fn from_rules(set: RuleSet, opts: EngineOptions) -> Result<Engine> {
+        let mut plan = compile(set, &opts.compile)?;
+        for r in &mut plan.rules {
+            if let Some(s) = opts.suppress.get(&r.meta.id.0) {
+                r.meta.options.suppress = Some(s.clone());
+            }
+        }
+        for c in &mut plan.correlations {
+            if let Some(s) = opts.suppress.get(&c.rule.meta.id.0) {
+                c.rule.meta.options.suppress = Some(s.clone());
+            }
+        }
+        Ok(Engine {
+            plan: Arc::new(plan),
+            opts,
+        })
+    }
+
+    /// The compiled plan.
+    pub fn plan(&self) -> &Arc<Compiled> {
+        &self.plan
+    }
+
+    /// What loaded and what was rejected.
+    pub fn report(&self) -> &LoadReport {
+        &self.plan.report
+    }
+
+    /// Per-thread evaluation state.
+    pub fn evaluator(&self) -> Result<Evaluator> {
+        Evaluator::new(&self.plan)
+    }
+
+    /// The single-threaded stage that makes findings.
+    pub fn detector(&self) -> Detector {
+        Detector {
+            correlator: Correlator::new(&self.plan, self.opts.correlation.clone()),
+            plan: self.plan.clone(),
+            suppressor: Suppressor::default(),
+            stats: DetectStats::default(),
+            max_seen: i64::MIN,
+            lateness_us: self
+                .opts
+                .correlation
+                .allowed_lateness_secs
+                .map(|s| (s as i64).saturating_mul(1_000_000)),
+        }
+    }
+}
+
+/// Evaluates every rule of the batch's source on it (any thread).
+pub fn detect_batch(plan: &Compiled, ev: &mut Evaluator, batch: &EventBatch) -> Result<Vec<Hit>> {
+    let matches = ev.evaluate(plan, batch.kind, &batch.batch)?;
+    Ok(collect(plan, batch.kind, &batch.batch, &matches))
+}
+
+/// Counters of a detection run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DetectStats {
+    /// Rule matches on events.
+    pub hits: u64,
+    /// Findings emitted.
+    pub findings: u64,
+    /// Findings folded into another by suppression.
+    pub suppressed: u64,
+    /// Findings per rule id.
+    pub by_rule: BTreeMap<String, u64>,
+    /// The correlation stage.
+    pub correlation: CorrelationStats,
+}
+
+/// Turns hits into findings: one per match of a rule that emits, correlation findings,
+/// suppression. Single-threaded; feed it hits in any order (see [`crate::correlate`]).
+pub struct Detector {
+    plan: Arc<Compiled>,
+    correlator: Correlator,
+    suppressor: Suppressor,
+    stats: DetectStats,
+    max_seen: i64,
+    lateness_us: Option<i64>,
+}
+
+impl Detector {
+    /// Takes hits; returns the findings ready to emit.
+    pub fn push(&mut self, hits: Vec<Hit>) -> Vec<Finding> {
+        let plan = self.plan.clone();
+        let mut out = Vec::new();
+        for h in hits {
+            self.stats.hits += 1;
+            self.max_seen = self.max_seen.max(h.time_us);
+            let info = &plan.rules[h.rule];
+            for f in &h.feeds {
+                self.correlator.push(
+                    &plan,
+                    f.corr,
+                    f.input,
+                    h.time_us,
+                    f.group.clone(),
+                    f.values.clone(),
+                    vec![h.event_id.clone()],
+                );
+            }
+            if info.emit {
+                let finding = Finding {
+                    finding_id: finding_id(&info.meta.id.0, std::slice::from_ref(&h.event_id), ""),
+                    rule_id: info.meta.id.0.clone(),
+                    rule_title: info.meta.title.clone(),
+                    level: info.meta.level,
+                    tags: info.meta.tags.clone(),
+                    time: rfc3339(h.time_us),
+                    time_us: h.time_us,
+                    source: h.kind.name().into(),
+                    event_ids: vec![h.event_id.clone()],
+                    group: None,
+                    window: None,
+                    correlation_type: None,
+                    value: None,
+                    suppressed: 0,
+                    author: info.meta.author.clone(),
+                };
+                match &info.meta.options.suppress {
+                    Some(s) => out.extend(self.suppressor.offer(
+                        finding,
+                        h.suppress_key.clone(),
+                        s.window_secs,
+                    )),
+                    None => out.push(finding),
+                }
+            }
+        }
+        let corr = self.correlator.advance(&plan);
+        self.correlation_findings(corr, &mut out);
+        let now = match self.lateness_us {
+            Some(l) => self.max_seen.saturating_sub(l),
+            None => i64::MIN,
+        };
+        out.extend(self.suppressor.sweep(now));
+        self.count(&out);
+        out
+    }
+
+    /// Ends the input: processes every waiting hit, closes every window, releases every
+    /// suppressed finding.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        let plan = self.plan.clone();
+        let mut out = Vec::new();
+        let corr = self.correlator.finish(&plan);
+        self.correlation_findings(corr, &mut out);
+        out.extend(self.suppressor.finish());
+        self.count(&out);
+        out
+    }
+
+    fn correlation_findings(
+        &mut self,
+        corr: Vec<crate::correlate::CorrelationHit>,
+        out: &mut Vec<Finding>,
+    ) {
+        for ch in corr {
+            let cp = &self.plan.correlations[ch.corr];
+            if !cp.emit {
+                continue;
+            }
+            match &cp.rule.meta.options.suppress {
+                Some(s) => {
+                    let key = s
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            cp.rule
+                                .group_by
+                                .iter()
+                                .position(|g| g == f)
+                                .and_then(|i| ch.group.get(i).cloned().flatten())
+                        })
+                        .collect();
+                    out.extend(self.suppressor.offer(ch.finding, key, s.window_secs));
+                }
+                None => out.push(ch.finding),
+            }
+        }
+    }
+
+    fn count(&mut self, out: &[Finding]) {
+        for f in out {
+            self.stats.findings += 1;
+            self.stats.suppressed += f.suppressed;
+            *self.stats.by_rule.entry(f.rule_id.clone()).or_default() += 1;
+        }
+        self.stats.correlation = self.correlator.stats().clone();
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &DetectStats {
+        &self.stats
+    }
+}

@@ -1,0 +1,210 @@
+//! From matched rows to hits: the facts about each match that findings, correlations
+//! and suppression need (event id, time, group-by and aggregated field values).
+
+use arrow::array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use vigil_ingest::SourceKind;
+
+use crate::bitmap::Bitmap;
+use crate::compile::{Compiled, CorrInput};
+use crate::eval::RuleMatch;
+use crate::fields::{Access, Values, column, extract_raw, resolve, typed_values};
+
+/// One event matched by one detection rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index into [`Compiled::rules`].
+    pub rule: usize,
+    /// The event's source type.
+    pub kind: SourceKind,
+    /// Event time (µs); events without one (rare flow formats) use 0.
+    pub time_us: i64,
+    /// The event's id.
+    pub event_id: String,
+    /// Per correlation the rule feeds: its index, the group-by values and the aggregated
+    /// field values.
+    pub feeds: Vec<Feed>,
+    /// Values of the rule's suppression fields.
+    pub suppress_key: Vec<Option<String>>,
+}
+
+/// What one correlation reads from a hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    /// Index into [`Compiled::correlations`].
+    pub corr: usize,
+    /// Position of the hit's rule in the correlation's `rules`.
+    pub input: usize,
+    /// Group-by values, in `group-by` order.
+    pub group: Vec<Option<String>>,
+    /// `condition.field` values.
+    pub values: Vec<Option<String>>,
+}
+
+/// The single scalar value of a field (as text), or `None` when absent, null, an array
+/// or an object (a correlation groups such events together under "no value").
+fn scalar(v: &Values<'_>, r: usize) -> Option<String> {
+    match v.row(r) {
+        [one] => match one {
+            crate::fields::Item::Json(_) => None,
+            other => Some(other.text().into_owned()),
+        },
+        _ => None,
+    }
+}
+
+/// Reads named fields for the rows in `rows`: typed columns directly, JSON paths by
+/// parsing those rows' `raw` once.
+pub fn field_values(
+    kind: SourceKind,
+    batch: &RecordBatch,
+    names: &[String],
+    rows: &Bitmap,
+) -> Vec<Values<'static>> {
+    let accesses: Vec<Access> = names.iter().map(|n| resolve(kind, n)).collect();
+    let raw_targets: Vec<Option<&str>> = accesses
+        .iter()
+        .filter_map(|a| match a {
+            Access::Raw(p) => Some(Some(p.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut raw_vals = if raw_targets.is_empty() {
+        Vec::new()
+    } else {
+        let raw = batch
+            .column_by_name("raw")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
+        match raw {
+            Some(raw) => extract_raw(&raw, rows, &raw_targets),
+            None => raw_targets
+                .iter()
+                .map(|_| Values::absent(batch.num_rows()))
+                .collect(),
+        }
+    }
+    .into_iter();
+    accesses
+        .iter()
+        .map(|a| match a {
+            Access::Column { path, ty } => {
+                let arr = column(batch, path);
+                let v = typed_values(&arr, *ty);
+                // Owned copy so the values outlive the batch borrow.
+                Values {
+                    offsets: v.offsets,
+                    items: v
+                        .items
+                        .into_iter()
+                        .map(|i| match i {
+                            crate::fields::Item::Str(s) => {
+                                crate::fields::Item::Str(std::borrow::Cow::Owned(s.into_owned()))
+                            }
+                            crate::fields::Item::Int(x) => crate::fields::Item::Int(x),
+                            crate::fields::Item::Float(x) => crate::fields::Item::Float(x),
+                            crate::fields::Item::Bool(x) => crate::fields::Item::Bool(x),
+                            crate::fields::Item::Json(x) => crate::fields::Item::Json(x),
+                        })
+                        .collect(),
+                }
+            }
+            Access::Raw(_) => raw_vals
+                .next()
+                .unwrap_or_else(|| Values::absent(batch.num_rows())),
+            _ => Values::absent(batch.num_rows()),
+        })
+        .collect()
+}
+
+/// The hits of `matches` on `batch`.
+pub fn collect(
+    plan: &Compiled,
+    kind: SourceKind,
+    batch: &RecordBatch,
+    matches: &[RuleMatch],
+) -> Vec<Hit> {
+    let ids = batch
+        .column_by_name("event_uid")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
+    let times = batch.column_by_name("time").and_then(|c| {
+        c.as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .cloned()
+    });
+    let mut out = Vec::new();
+    for m in matches {
+        let info = &plan.rules[m.rule];
+        // Fields this rule's hits must carry.
+        let mut names: Vec<String> = Vec::new();
+        let mut feeds_spec: Vec<(usize, usize, Vec<usize>, Vec<usize>)> = Vec::new();
+        for &c in &info.feeds {
+            for (pos, input) in plan.correlations[c].inputs.iter().enumerate() {
+                if let CorrInput::Rule {
+                    rule,
+                    group_fields,
+                    value_fields,
+                } = input
+                    && *rule == m.rule
+                {
+                    let g: Vec<usize> =
+                        group_fields.iter().map(|f| intern(&mut names, f)).collect();
+                    let v: Vec<usize> =
+                        value_fields.iter().map(|f| intern(&mut names, f)).collect();
+                    feeds_spec.push((c, pos, g, v));
+                }
+            }
+        }
+        let sup: Vec<usize> = info
+            .meta
+            .options
+            .suppress
+            .as_ref()
+            .map(|s| s.fields.iter().map(|f| intern(&mut names, f)).collect())
+            .unwrap_or_default();
+        let values = if names.is_empty() {
+            Vec::new()
+        } else {
+            field_values(kind, batch, &names, &m.rows)
+        };
+        for r in m.rows.iter() {
+            let event_id = ids
+                .as_ref()
+                .filter(|a| a.is_valid(r))
+                .map(|a| a.value(r).to_string())
+                .unwrap_or_default();
+            let time_us = times
+                .as_ref()
+                .filter(|a| a.is_valid(r))
+                .map(|a| a.value(r))
+                .unwrap_or(0);
+            let feeds = feeds_spec
+                .iter()
+                .map(|(c, pos, g, v)| Feed {
+                    corr: *c,
+                    input: *pos,
+                    group: g.iter().map(|&i| scalar(&values[i], r)).collect(),
+                    values: v.iter().map(|&i| scalar(&values[i], r)).collect(),
+                })
+                .collect();
+            let suppress_key = sup.iter().map(|&i| scalar(&values[i], r)).collect();
+            out.push(Hit {
+                rule: m.rule,
+                kind,
+                time_us,
+                event_id,
+                feeds,
+                suppress_key,
+            });
+        }
+    }
+    out
+}
+
+fn intern(names: &mut Vec<String>, f: &str) -> usize {
+    match names.iter().position(|n| n == f) {
+        Some(i) => i,
+        None => {
+            names.push(f.to_string());
+            names.len() - 1
+        }
+    }
+}

@@ -12,10 +12,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vigil_ingest::input::{self, Input};
 use vigil_ingest::{DeadLetter, DecodeStats, Decoder, DecoderConfig, Flush, IngestError, Sink};
 
-/// What the workers send to the consumer.
-pub enum Msg {
-    /// Batches decoded from one input, with its checkpoint.
-    Flush(Flush),
+/// What the workers send to the consumer: decoded batches with what the worker made of
+/// them (`X`), and dead letters.
+pub enum Msg<X = ()> {
+    /// Batches decoded from one input, with its checkpoint, and the worker's result.
+    Flush(Flush, X),
     /// A rejected record.
     Dead(DeadLetter),
 }
@@ -35,14 +36,20 @@ pub struct Summary {
     pub inputs: usize,
 }
 
-struct ChannelSink {
-    tx: SyncSender<Msg>,
+struct ChannelSink<'w, W, X, F> {
+    tx: SyncSender<Msg<X>>,
+    state: &'w mut W,
+    work: &'w F,
 }
 
-impl Sink for ChannelSink {
+impl<W, X, F> Sink for ChannelSink<'_, W, X, F>
+where
+    F: Fn(&mut W, &Flush) -> Result<X>,
+{
     fn flush(&mut self, flush: Flush) -> vigil_ingest::Result<()> {
+        let x = (self.work)(self.state, &flush).map_err(|e| IngestError::Sink(format!("{e:#}")))?;
         self.tx
-            .send(Msg::Flush(flush))
+            .send(Msg::Flush(flush, x))
             .map_err(|_| IngestError::Sink("the output stage stopped".into()))
     }
 
@@ -60,7 +67,27 @@ pub fn run(
     inputs: Vec<Input>,
     cfg: &DecoderConfig,
     threads: usize,
-    mut consume: impl FnMut(Msg) -> Result<()>,
+    consume: impl FnMut(Msg) -> Result<()>,
+) -> Result<Summary> {
+    run_with(
+        inputs,
+        cfg,
+        threads,
+        || Ok(()),
+        |_: &mut (), _: &Flush| Ok(()),
+        consume,
+    )
+}
+
+/// [`run`], with per-worker state made by `worker` and `work` applied to every flush on
+/// the worker thread (detection runs there); its result travels with the flush.
+pub fn run_with<W, X: Send>(
+    inputs: Vec<Input>,
+    cfg: &DecoderConfig,
+    threads: usize,
+    worker: impl Fn() -> Result<W> + Sync,
+    work: impl Fn(&mut W, &Flush) -> Result<X> + Sync,
+    mut consume: impl FnMut(Msg<X>) -> Result<()>,
 ) -> Result<Summary> {
     let started = Instant::now();
     let total: u64 = inputs.iter().filter_map(Input::size).sum();
@@ -68,7 +95,7 @@ pub fn run(
     let read = Arc::new(AtomicU64::new(0));
     let next = AtomicUsize::new(0);
     let threads = threads.clamp(1, inputs.len().max(1));
-    let (tx, rx) = sync_channel::<Msg>(threads * 4);
+    let (tx, rx) = sync_channel::<Msg<X>>(threads * 4);
     let (done_tx, done_rx) =
         std::sync::mpsc::channel::<(String, std::result::Result<DecodeStats, String>)>();
     let bar = progress_bar(total, has_stdin);
@@ -81,14 +108,25 @@ pub fn run(
         for _ in 0..threads {
             let tx = tx.clone();
             let done_tx = done_tx.clone();
-            let (inputs, next, read) = (&inputs, &next, read.clone());
+            let (inputs, next, read, worker, work) = (&inputs, &next, read.clone(), &worker, &work);
             s.spawn(move || {
+                let mut state = match worker() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = done_tx.send(("worker".into(), Err(format!("{e:#}"))));
+                        return;
+                    }
+                };
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
                     let name = input.name();
                     let result = input::open(input, read.clone()).and_then(|reader| {
-                        let mut sink = ChannelSink { tx: tx.clone() };
+                        let mut sink = ChannelSink {
+                            tx: tx.clone(),
+                            state: &mut state,
+                            work,
+                        };
                         Decoder::from_reader(reader, &name, cfg, &mut sink).run()
                     });
                     let stop = matches!(result, Err(IngestError::Sink(_)));

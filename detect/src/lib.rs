@@ -16,6 +16,7 @@ pub mod fields;
 pub mod finding;
 pub mod hits;
 pub mod logsource;
+pub mod pack;
 pub mod rule;
 pub mod suppress;
 

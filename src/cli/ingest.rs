@@ -92,7 +92,7 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     };
     let summary = pipeline::run(inputs, &cfg, args.threads, |msg| {
         match msg {
-            Msg::Flush(f) => {
+            Msg::Flush(f, ()) => {
                 if let Some(p) = parquet.as_mut() {
                     for b in &f.batches {
                         p.write(b)?;

@@ -1,4 +1,6 @@
 //! Subcommands.
 
 pub mod demo;
+pub mod detect;
 pub mod ingest;
+pub mod rules;

@@ -1,0 +1,199 @@
+//! `vigil rules check` and the rule options shared by the commands that load rules.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use vigil_detect::compile::CompileOptions;
+use vigil_detect::correlate::CorrelationConfig;
+use vigil_detect::rule::Suppress;
+use vigil_detect::rule::load::{RuleSet, load_paths};
+use vigil_detect::{Engine, EngineOptions};
+
+/// Rule selection and settings, shared by `vigil detect`, `vigil rules check` and
+/// `vigil ingest --detect`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
+    /// Sigma rule files or folders (repeatable). Without it, Vigil's shipped pack.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
+    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
+    pub placeholders: Vec<String>,
+    /// Suppress repeats of a rule's finding: RULE_ID=FIELD,FIELD@WINDOW (e.g.
+    /// 8fe...=userIdentity.arn@1h; no fields: every repeat). Repeatable.
+    #[arg(long = "suppress", value_name = "RULE=FIELDS@WINDOW")]
+    pub suppress: Vec<String>,
+}
+
+impl RuleArgs {
+    /// The rules: the given paths, or the shipped pack.
+    pub fn rule_set(&self) -> Result<RuleSet> {
+        if self.rules.is_empty() {
+            Ok(vigil_detect::pack::shipped())
+        } else {
+            Ok(load_paths(&self.rules)?)
+        }
+    }
+
+    /// Engine options from the flags.
+    pub fn options(&self, correlation: CorrelationConfig) -> Result<EngineOptions> {
+        let mut placeholders = BTreeMap::new();
+        for p in &self.placeholders {
+            let (name, values) = p
+                .split_once('=')
+                .with_context(|| format!("--placeholder {p:?}: expected NAME=V1,V2"))?;
+            placeholders.insert(
+                name.trim_matches('%').to_string(),
+                values.split(',').map(str::to_string).collect(),
+            );
+        }
+        let mut suppress = BTreeMap::new();
+        for s in &self.suppress {
+            let (rule, rest) = s
+                .split_once('=')
+                .with_context(|| format!("--suppress {s:?}: expected RULE_ID=FIELDS@WINDOW"))?;
+            let (fields, window) = rest
+                .rsplit_once('@')
+                .with_context(|| format!("--suppress {s:?}: missing @WINDOW (e.g. @1h)"))?;
+            let window_secs = vigil_detect::rule::parse::parse_duration(window)
+                .map_err(|e| anyhow::anyhow!("--suppress {s:?}: {e}"))?;
+            let fields = fields
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect();
+            suppress.insert(
+                rule.to_string(),
+                Suppress {
+                    fields,
+                    window_secs,
+                },
+            );
+        }
+        Ok(EngineOptions {
+            compile: CompileOptions { placeholders },
+            correlation,
+            suppress,
+        })
+    }
+
+    /// Loads and compiles the rules; prints what loaded and a line per rejection on
+    /// stderr.
+    pub fn engine(&self, correlation: CorrelationConfig) -> Result<Engine> {
+        let engine = Engine::from_rules(self.rule_set()?, self.options(correlation)?)?;
+        let r = engine.report();
+        let count = |k: &str| r.loaded.iter().filter(|l| l.kind == k).count();
+        eprintln!(
+            "vigil: {} rules loaded ({} detection, {} correlation, {} filter) from {}; {} rejected",
+            r.loaded.len(),
+            count("detection"),
+            count("correlation"),
+            count("filter"),
+            if self.rules.is_empty() {
+                "the shipped pack".to_string()
+            } else {
+                format!("{:?}", self.rules)
+            },
+            r.rejected.len()
+        );
+        for rej in r.rejected.iter().take(20) {
+            eprintln!(
+                "vigil: rejected {} ({}): {}",
+                rej.rule_id.as_deref().unwrap_or("?"),
+                rej.origin,
+                rej.reason
+            );
+        }
+        if r.rejected.len() > 20 {
+            eprintln!(
+                "vigil: ... and {} more; `vigil rules check` lists them all",
+                r.rejected.len() - 20
+            );
+        }
+        Ok(engine)
+    }
+}
+
+/// `vigil rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules that load and those rejected, with reasons; non-zero exit if any is
+    /// rejected.
+    Check(CheckArgs),
+}
+
+/// Arguments of `vigil rules check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
+    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
+    pub placeholders: Vec<String>,
+    /// Rule files or folders; none: the shipped pack.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Runs `vigil rules`.
+pub fn run(cmd: RulesCommand) -> Result<ExitCode> {
+    match cmd {
+        RulesCommand::Check(a) => check(a),
+    }
+}
+
+fn check(a: CheckArgs) -> Result<ExitCode> {
+    for p in &a.paths {
+        if !p.exists() {
+            bail!(
+                "cannot read rules from {}: no such file or folder",
+                p.display()
+            );
+        }
+    }
+    let args = RuleArgs {
+        rules: a.paths.clone(),
+        placeholders: a.placeholders,
+        suppress: Vec::new(),
+    };
+    let engine = Engine::from_rules(
+        args.rule_set()?,
+        args.options(CorrelationConfig::default())?,
+    )?;
+    let r = engine.report();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+    } else {
+        for l in &r.loaded {
+            println!(
+                "loaded    {:<38} {:<11} {:<10} {}",
+                l.rule_id,
+                l.kind,
+                l.source.unwrap_or("-"),
+                l.title
+            );
+            for w in &l.warnings {
+                println!("  warning: {w}");
+            }
+        }
+        for rej in &r.rejected {
+            println!(
+                "rejected  {:<38} {}\n  {}\n  reason: {}",
+                rej.rule_id.as_deref().unwrap_or("?"),
+                rej.title.as_deref().unwrap_or(""),
+                rej.origin,
+                rej.reason
+            );
+        }
+        println!("{} loaded, {} rejected", r.loaded.len(), r.rejected.len());
+    }
+    Ok(if r.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

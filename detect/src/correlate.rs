@@ -111,6 +111,53 @@ struct Group {
     entries: VecDeque<Entry>,
     window_start: Option<i64>,
     last_seen: i64,
+    /// Sliding-window aggregates, kept in step with `entries`.
+    agg: Agg,
+}
+
+/// Running aggregates of a sliding window, so that each event costs O(1) rather than a
+/// pass over the window.
+#[derive(Debug, Default)]
+struct Agg {
+    distinct: HashMap<String, u32>,
+    sum: f64,
+    per_input: Vec<u32>,
+}
+
+impl Agg {
+    fn add(&mut self, e: &Entry) {
+        if let Some(v) = &e.value {
+            *self.distinct.entry(v.clone()).or_default() += 1;
+            if let Ok(x) = v.trim().parse::<f64>() {
+                self.sum += x;
+            }
+        }
+        if self.per_input.len() <= e.input {
+            self.per_input.resize(e.input + 1, 0);
+        }
+        self.per_input[e.input] += 1;
+    }
+
+    fn remove(&mut self, e: &Entry) {
+        if let Some(v) = &e.value {
+            if let Some(n) = self.distinct.get_mut(v) {
+                *n -= 1;
+                if *n == 0 {
+                    self.distinct.remove(v);
+                }
+            }
+            if let Ok(x) = v.trim().parse::<f64>() {
+                self.sum -= x;
+            }
+        }
+        if let Some(n) = self.per_input.get_mut(e.input) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Agg::default();
+    }
 }
 
 #[derive(Debug, Default)]
@@ -353,24 +400,29 @@ impl Correlator {
                 .front()
                 .is_some_and(|e| e.time_us < p.time_us - sp)
             {
-                g.entries.pop_front();
+                if let Some(old) = g.entries.pop_front() {
+                    g.agg.remove(&old);
+                }
             }
+            let last_input = entry.input;
+            g.agg.add(&entry);
             g.entries.push_back(entry);
             if g.entries.len() > self.cfg.max_entries {
-                g.entries.pop_front();
+                if let Some(old) = g.entries.pop_front() {
+                    g.agg.remove(&old);
+                }
                 self.stats.dropped_entries += 1;
             }
-            let entries: Vec<Entry> = g.entries.iter().cloned().collect();
-            if let Some(v) = evaluate(
+            let v = sliding_value(
                 cp.rule.kind,
                 &cp.rule.condition.cmps,
-                cp.rule.condition.percentile,
                 cp.inputs.len(),
-                &entries,
-            ) {
-                if let Some(g) = self.states[c].groups.get_mut(&p.group) {
-                    g.entries.clear();
-                }
+                g,
+                last_input,
+            );
+            if let Some(v) = v {
+                let entries: Vec<Entry> = g.entries.drain(..).collect();
+                g.agg.clear();
                 self.emit(plan, c, p.group, &entries, v, out);
             }
         } else {
@@ -512,6 +564,58 @@ impl Correlator {
     }
 }
 
+/// The value of a sliding window if its (monotone) condition holds, from the running
+/// aggregates.
+fn sliding_value(
+    kind: CorrelationType,
+    cmps: &[(CmpOp, f64)],
+    n_inputs: usize,
+    g: &Group,
+    last_input: usize,
+) -> Option<f64> {
+    let holds = |v: f64| cmps.iter().all(|(op, t)| op.holds(v, *t));
+    let v = match kind {
+        CorrelationType::EventCount => g.entries.len() as f64,
+        CorrelationType::ValueCount => g.agg.distinct.len() as f64,
+        CorrelationType::ValueSum => g.agg.sum,
+        CorrelationType::Temporal => {
+            let distinct = g.agg.per_input.iter().filter(|n| **n > 0).count();
+            if cmps.is_empty() {
+                return (distinct == n_inputs).then_some(distinct as f64);
+            }
+            distinct as f64
+        }
+        CorrelationType::TemporalOrdered => {
+            // Without a condition the sequence can only complete when its last rule fires.
+            if cmps.is_empty() && last_input + 1 != n_inputs {
+                return None;
+            }
+            let next = ordered_progress(g.entries.iter(), n_inputs);
+            if cmps.is_empty() {
+                return (next == n_inputs).then_some(next as f64);
+            }
+            next as f64
+        }
+        CorrelationType::ValueAvg | CorrelationType::ValuePercentile => return None,
+    };
+    holds(v).then_some(v)
+}
+
+/// How many of the referenced rules (in order) occur as a time-ordered subsequence of
+/// `entries` (greedy earliest match, which finds one if any exists).
+fn ordered_progress<'a>(entries: impl Iterator<Item = &'a Entry>, n_inputs: usize) -> usize {
+    let mut next = 0;
+    for e in entries {
+        if e.input == next {
+            next += 1;
+            if next == n_inputs {
+                break;
+            }
+        }
+    }
+    next
+}
+
 fn span(plan: &Compiled, c: usize) -> i64 {
     (plan.correlations[c].rule.timespan_secs as i64).saturating_mul(1_000_000)
 }
@@ -570,15 +674,7 @@ fn evaluate(
             distinct
         }
         CorrelationType::TemporalOrdered => {
-            let mut next = 0;
-            for e in entries {
-                if e.input == next {
-                    next += 1;
-                    if next == n_inputs {
-                        break;
-                    }
-                }
-            }
+            let next = ordered_progress(entries.iter(), n_inputs);
             if cmps.is_empty() {
                 return (next == n_inputs).then_some(next as f64);
             }

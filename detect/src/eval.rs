@@ -50,6 +50,8 @@ pub struct Evaluator {
     caches: Vec<Vec<FieldCache>>,
     /// Per source, per field: its leaves.
     field_leaves: Vec<Vec<Vec<u32>>>,
+    /// Per source, per leaf: its position in its field's leaf list.
+    slots: Vec<Vec<u32>>,
 }
 
 impl Evaluator {
@@ -92,10 +94,25 @@ impl Evaluator {
                 per
             })
             .collect();
+        let slots = plan
+            .kinds
+            .iter()
+            .zip(&field_leaves)
+            .map(|(k, per): (&KindPlan, &Vec<Vec<u32>>)| {
+                let mut slots = vec![0u32; k.leaves.len()];
+                for list in per {
+                    for (i, l) in list.iter().enumerate() {
+                        slots[*l as usize] = i as u32;
+                    }
+                }
+                slots
+            })
+            .collect();
         Ok(Self {
             scratch,
             caches,
             field_leaves,
+            slots,
         })
     }
 
@@ -113,7 +130,8 @@ impl Evaluator {
         }
         let mut st = LeafState {
             bits: vec![None; kp.leaves.len()],
-            known: vec![None; kp.leaves.len()],
+            known: vec![UNKNOWN; kp.leaves.len()],
+            masks: vec![Bitmap::ones(rows)],
             rows,
         };
         // Phase 1: typed columns, every row.
@@ -153,7 +171,18 @@ impl Evaluator {
         let mut undecided: Vec<(usize, &Node, Bitmap)> = Vec::new();
         let mut need = Bitmap::zeros(rows);
         let mut need_fields = vec![false; kp.fields.len()];
-        for (rule, node) in &kp.rules {
+        let mut any: Vec<Option<bool>> = vec![None; kp.leaves.len()];
+        for ((rule, node), gate) in kp.rules.iter().zip(&kp.gates) {
+            if let Some(gate) = gate {
+                let open = gate.iter().any(|&l| {
+                    *any[l as usize].get_or_insert_with(|| {
+                        st.bits[l as usize].as_ref().is_none_or(|b| !b.none())
+                    })
+                });
+                if !open {
+                    continue;
+                }
+            }
             let (t, f) = eval3(node, &st);
             let mut u = t.not();
             u.and_not(&f);
@@ -170,7 +199,7 @@ impl Evaluator {
             let mut ls = Vec::new();
             node.leaves(&mut ls);
             for l in ls {
-                if st.known[l as usize].is_none() {
+                if !st.is_known(l as usize) {
                     need_fields[kp.leaves[l as usize].field] = true;
                     if let LeafKind::FieldRef { other, .. } = kp.leaves[l as usize].kind {
                         need_fields[other] = true;
@@ -198,6 +227,7 @@ impl Evaluator {
             })
             .collect();
         let extracted = extract_raw(raw, &need, &targets);
+        st.masks.push(need.clone());
         let mut raw_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
         for (fi, v) in raw_fields.iter().zip(extracted) {
             raw_values[*fi] = Some(v);
@@ -226,13 +256,12 @@ impl Evaluator {
         }
         // Leaves still unknown (fieldref on typed fields): compute on the needed rows.
         for (li, leaf) in kp.leaves.iter().enumerate() {
-            if st.known[li].is_none()
+            if !st.is_known(li)
                 && matches!(leaf.kind, LeafKind::FieldRef { .. })
                 && let Some(v) = &merged[leaf.field]
             {
                 let bits = self.plain_leaf(kp, li, v, &need, &merged);
-                st.bits[li] = Some(bits);
-                st.known[li] = Some(need.clone());
+                st.set(li, Some(bits), NEEDED_ROWS);
             }
         }
         for (rule, node, u) in undecided {
@@ -257,59 +286,62 @@ impl Evaluator {
         mask: &Bitmap,
         st: &mut LeafState,
     ) -> Result<()> {
-        let leaves = self.field_leaves[kind.index()][fi].clone();
+        let leaves = std::mem::take(&mut self.field_leaves[kind.index()][fi]);
         if leaves.is_empty() {
             return Ok(());
         }
-        let mut bits: Vec<Bitmap> = leaves.iter().map(|_| Bitmap::zeros(st.rows)).collect();
-        let slot: AHashMap<u32, usize> = leaves.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+        let rows = st.rows;
+        let mut bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
         let db = kp.fields[fi].db.as_ref();
-        let has_plain = leaves.iter().any(|l| {
-            !matches!(
-                kp.leaves[*l as usize].kind,
-                LeafKind::Pattern { regex: None }
-            )
-        });
+        let plain: Vec<usize> = leaves
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                !matches!(
+                    kp.leaves[**l as usize].kind,
+                    LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut result = Ok(());
         for r in mask.iter() {
-            if !arr.is_valid(r) {
-                if has_plain {
-                    for (i, l) in leaves.iter().enumerate() {
-                        if plain_test(&kp.leaves[*l as usize].kind, &[], None) {
-                            bits[i].set(r);
+            let item;
+            let items: &[Item<'_>] = if arr.is_valid(r) {
+                let text = arr.value(r);
+                if let Some(db) = db {
+                    match self.lookup(kind, fi, db, text) {
+                        Ok((a, b)) => {
+                            let (slots, caches) = (&self.slots, &self.caches);
+                            for &l in &caches[kind.index()][fi].hits[a as usize..b as usize] {
+                                let s = slots[kind.index()][l as usize] as usize;
+                                bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
+                            }
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            break;
                         }
                     }
                 }
-                continue;
-            }
-            let text = arr.value(r);
-            if let Some(db) = db {
-                let (a, b) = self.lookup(kind, fi, db, text)?;
-                for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
-                    bits[slot[&l]].set(r);
-                }
-            }
-            if has_plain {
-                let item = [Item::Str(Cow::Borrowed(text))];
-                for (i, l) in leaves.iter().enumerate() {
-                    let k = &kp.leaves[*l as usize].kind;
-                    if !matches!(
-                        k,
-                        LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
-                    ) && plain_test(k, &item, None)
-                    {
-                        bits[i].set(r);
-                    }
+                item = [Item::Str(Cow::Borrowed(text))];
+                &item
+            } else {
+                &[]
+            };
+            for &i in &plain {
+                if plain_test(&kp.leaves[leaves[i] as usize].kind, items, None) {
+                    bits[i].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
                 }
             }
         }
         for (i, l) in leaves.iter().enumerate() {
-            if matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
-                continue;
+            if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
+                st.set(*l as usize, bits[i].take(), ALL_ROWS);
             }
-            st.bits[*l as usize] = Some(std::mem::replace(&mut bits[i], Bitmap::zeros(0)));
-            st.known[*l as usize] = Some(mask.clone());
         }
-        Ok(())
+        self.field_leaves[kind.index()][fi] = leaves;
+        result
     }
 
     /// All leaves of a field given as [`Values`], on the rows of `mask`.
@@ -329,35 +361,40 @@ impl Evaluator {
             return Ok(());
         }
         let db = kp.fields[fi].db.as_ref();
-        let mut pattern_bits: Vec<Bitmap> = leaves.iter().map(|_| Bitmap::zeros(st.rows)).collect();
-        let slot: AHashMap<u32, usize> = leaves.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+        let rows = st.rows;
+        let mut pattern_bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
         if let Some(db) = db {
             for r in mask.iter() {
                 for item in v.row(r) {
                     let text = item.text();
                     let (a, b) = self.lookup(kind, fi, db, &text)?;
                     for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
-                        pattern_bits[slot[&l]].set(r);
+                        let s = self.slots[kind.index()][l as usize] as usize;
+                        pattern_bits[s]
+                            .get_or_insert_with(|| Bitmap::zeros(rows))
+                            .set(r);
                     }
                 }
             }
         }
+        let which = if mask.count() == rows {
+            ALL_ROWS
+        } else {
+            NEEDED_ROWS
+        };
         for (i, &l) in leaves.iter().enumerate() {
             let leaf = &kp.leaves[l as usize];
             let bits = match &leaf.kind {
-                LeafKind::Pattern { regex: None } => {
-                    std::mem::replace(&mut pattern_bits[i], Bitmap::zeros(0))
-                }
+                LeafKind::Pattern { regex: None } => pattern_bits[i].take(),
                 LeafKind::FieldRef { other, .. } => {
                     if all_values[*other].is_none() {
                         continue;
                     }
-                    self.plain_leaf(kp, l as usize, v, mask, all_values)
+                    Some(self.plain_leaf(kp, l as usize, v, mask, all_values))
                 }
-                _ => self.plain_leaf(kp, l as usize, v, mask, all_values),
+                _ => Some(self.plain_leaf(kp, l as usize, v, mask, all_values)),
             };
-            st.bits[l as usize] = Some(bits);
-            st.known[l as usize] = Some(mask.clone());
+            st.set(l as usize, bits, which);
         }
         Ok(())
     }
@@ -402,19 +439,24 @@ impl Evaluator {
             .ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
         let mut ids: Vec<u32> = Vec::new();
         let ascii = text.is_ascii();
+        let len = text.len();
         db.all
-            .scan(text, scratch, |id, _, _, _| {
-                if ascii || !db.is_caseless[id as usize] {
-                    ids.extend_from_slice(&db.leaves_of[id as usize]);
+            .scan(text, scratch, |id, _, to, _| {
+                let id = id as usize;
+                if (ascii || !db.is_caseless[id]) && db.checks[id].accepts(to as usize, len) {
+                    ids.extend_from_slice(&db.leaves_of[id]);
                 }
                 Matching::Continue
             })
             .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
         if !ascii && let Some(c) = &db.caseless {
             let lower = text.to_lowercase();
-            c.scan(lower.as_str(), scratch, |id, _, _, _| {
+            let len = lower.len();
+            c.scan(lower.as_str(), scratch, |id, _, to, _| {
                 let all_id = db.caseless_ids[id as usize] as usize;
-                ids.extend_from_slice(&db.leaves_of[all_id]);
+                if db.checks[all_id].accepts(to as usize, len) {
+                    ids.extend_from_slice(&db.leaves_of[all_id]);
+                }
                 Matching::Continue
             })
             .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
@@ -435,9 +477,28 @@ impl Evaluator {
 
 /// Leaf results so far: `bits` are the rows where the leaf holds, valid on `known`.
 struct LeafState {
+    /// Rows where the leaf holds; `None` when it holds on none (or is not known yet).
     bits: Vec<Option<Bitmap>>,
-    known: Vec<Option<Bitmap>>,
+    /// Where the leaf's result is known: [`UNKNOWN`], or an index into `masks`.
+    known: Vec<u8>,
+    /// 0: every row; 1: the rows phase 3 looked at.
+    masks: Vec<Bitmap>,
     rows: usize,
+}
+
+const UNKNOWN: u8 = u8::MAX;
+const ALL_ROWS: u8 = 0;
+const NEEDED_ROWS: u8 = 1;
+
+impl LeafState {
+    fn set(&mut self, leaf: usize, bits: Option<Bitmap>, mask: u8) {
+        self.bits[leaf] = bits.filter(|b| !b.none());
+        self.known[leaf] = mask;
+    }
+
+    fn is_known(&self, leaf: usize) -> bool {
+        self.known[leaf] != UNKNOWN
+    }
 }
 
 /// Three-valued evaluation: (rows where `node` is true, rows where it is false); rows in
@@ -447,16 +508,23 @@ fn eval3(node: &Node, st: &LeafState) -> (Bitmap, Bitmap) {
     match node {
         Node::Const(true) => (Bitmap::ones(rows), Bitmap::zeros(rows)),
         Node::Const(false) => (Bitmap::zeros(rows), Bitmap::ones(rows)),
-        Node::Leaf(l) => match (&st.bits[*l as usize], &st.known[*l as usize]) {
-            (Some(b), Some(k)) => {
-                let mut t = b.clone();
-                t.and(k);
-                let mut f = k.clone();
-                f.and_not(b);
-                (t, f)
+        Node::Leaf(l) => {
+            let k = st.known[*l as usize];
+            if k == UNKNOWN {
+                return (Bitmap::zeros(rows), Bitmap::zeros(rows));
             }
-            _ => (Bitmap::zeros(rows), Bitmap::zeros(rows)),
-        },
+            let mask = &st.masks[k as usize];
+            match &st.bits[*l as usize] {
+                Some(b) => {
+                    let mut t = b.clone();
+                    t.and(mask);
+                    let mut f = mask.clone();
+                    f.and_not(b);
+                    (t, f)
+                }
+                None => (Bitmap::zeros(rows), mask.clone()),
+            }
+        }
         Node::Not(n) => {
             let (t, f) = eval3(n, st);
             (f, t)

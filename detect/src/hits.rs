@@ -87,25 +87,21 @@ pub fn field_values(
         .iter()
         .map(|a| match a {
             Access::Column { path, ty } => {
+                // Only the rows asked for, copied out of the batch.
                 let arr = column(batch, path);
-                let v = typed_values(&arr, *ty);
-                // Owned copy so the values outlive the batch borrow.
-                Values {
-                    offsets: v.offsets,
-                    items: v
-                        .items
-                        .into_iter()
-                        .map(|i| match i {
-                            crate::fields::Item::Str(s) => {
-                                crate::fields::Item::Str(std::borrow::Cow::Owned(s.into_owned()))
-                            }
-                            crate::fields::Item::Int(x) => crate::fields::Item::Int(x),
-                            crate::fields::Item::Float(x) => crate::fields::Item::Float(x),
-                            crate::fields::Item::Bool(x) => crate::fields::Item::Bool(x),
-                            crate::fields::Item::Json(x) => crate::fields::Item::Json(x),
-                        })
-                        .collect(),
+                let all = typed_values(&arr, *ty);
+                let mut v = Values {
+                    offsets: Vec::with_capacity(all.offsets.len()),
+                    items: Vec::new(),
+                };
+                v.offsets.push(0);
+                for r in 0..all.rows() {
+                    if rows.get(r) {
+                        v.items.extend(all.row(r).iter().map(owned));
+                    }
+                    v.offsets.push(v.items.len() as u32);
                 }
+                v
             }
             Access::Raw(_) => raw_vals
                 .next()
@@ -113,6 +109,17 @@ pub fn field_values(
             _ => Values::absent(batch.num_rows()),
         })
         .collect()
+}
+
+fn owned(i: &crate::fields::Item<'_>) -> crate::fields::Item<'static> {
+    use crate::fields::Item;
+    match i {
+        Item::Str(s) => Item::Str(std::borrow::Cow::Owned(s.to_string())),
+        Item::Int(x) => Item::Int(*x),
+        Item::Float(x) => Item::Float(*x),
+        Item::Bool(x) => Item::Bool(*x),
+        Item::Json(x) => Item::Json(x.clone()),
+    }
 }
 
 /// The hits of `matches` on `batch`.

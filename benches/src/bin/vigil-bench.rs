@@ -16,6 +16,8 @@ use clap::{Parser, Subcommand};
 use vigil_bench::generate::{self, CloudTrailForm, FlowForm, GenConfig};
 use vigil_ingest::{DeadLetter, DecoderConfig, Flush, Sink};
 
+mod detect;
+
 #[derive(Debug, Parser)]
 #[command(name = "vigil-bench", about = "Vigil benchmark harness")]
 struct Cli {
@@ -41,6 +43,24 @@ enum Cmd {
         #[arg(long)]
         no_duckdb: bool,
     },
+    /// Detection throughput, single thread: Vigil vs rsigma on the same events and rules
+    /// (all SigmaHQ CloudTrail and Kubernetes rules; then 10 to 10,000 generated rule
+    /// variants; then correlation rules).
+    Detect {
+        /// CloudTrail events to generate (Kubernetes audit: a quarter of this).
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        /// SigmaHQ rules folder (default: the shared corpus).
+        #[arg(long)]
+        sigma: Option<PathBuf>,
+        /// Rule counts for the scaling curve.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000,5000,10000")]
+        scale: Vec<usize>,
+        /// Seconds rsigma may spend per measurement (it evaluates a prefix of the events
+        /// when that would take longer).
+        #[arg(long, default_value_t = 20.0)]
+        rsigma_budget: f64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -51,6 +71,12 @@ fn main() -> Result<()> {
             reps,
             no_duckdb,
         } => ingest(size_mb, &data, reps.max(1), !no_duckdb),
+        Cmd::Detect {
+            events,
+            sigma,
+            scale,
+            rsigma_budget,
+        } => detect::run(events, sigma, &scale, rsigma_budget),
     }
 }
 

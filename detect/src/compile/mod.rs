@@ -180,6 +180,8 @@ pub struct FieldDb {
     pub is_caseless: Vec<bool>,
     /// Pattern id in `caseless` -> pattern id in `all`.
     pub caseless_ids: Vec<u32>,
+    /// Pattern id in `all` -> how a match is confirmed.
+    pub checks: Vec<pattern::Check>,
 }
 
 /// Everything about one source type's rules.
@@ -192,6 +194,33 @@ pub struct KindPlan {
     pub leaves: Vec<Leaf>,
     /// `(rule index, condition)` for every detection rule of this source.
     pub rules: Vec<(usize, Node)>,
+    /// Per rule (same order): leaves on typed columns at least one of which must hold for
+    /// the rule to match; when none holds anywhere in a batch the rule is skipped
+    /// without evaluating its condition.
+    pub gates: Vec<Option<Vec<u32>>>,
+}
+
+/// Leaves at least one of which must be true for `node` to be true, if such a set of
+/// leaves on typed columns exists (`cheap(leaf)`).
+fn gate(node: &Node, cheap: &dyn Fn(u32) -> bool) -> Option<Vec<u32>> {
+    match node {
+        Node::Leaf(l) => cheap(*l).then(|| vec![*l]),
+        Node::Const(false) => Some(Vec::new()),
+        Node::And(ns) => ns
+            .iter()
+            .filter_map(|n| gate(n, cheap))
+            .min_by_key(Vec::len),
+        Node::Or(ns) | Node::AtLeast(_, ns) => {
+            let mut all = Vec::new();
+            for n in ns {
+                all.extend(gate(n, cheap)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+        Node::Not(_) | Node::Const(true) => None,
+    }
 }
 
 /// A loaded detection rule.
@@ -384,7 +413,10 @@ fn check_regex(e: &Expr) -> std::result::Result<Option<regex::Regex>, String> {
 }
 
 fn hs_pattern(e: &Expr, id: usize) -> std::result::Result<Pattern, String> {
-    let mut flags = PatternFlags::SINGLEMATCH;
+    let mut flags = PatternFlags::empty();
+    if e.check.single_match() {
+        flags |= PatternFlags::SINGLEMATCH;
+    }
     if e.caseless {
         flags |= PatternFlags::CASELESS;
     }
@@ -567,7 +599,9 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                     .enumerate()
                     .map(|(j, (_, e))| (j, *e))
                     .collect();
+                let checks = uniq.iter().map(|e| e.check).collect();
                 Some(FieldDb {
+                    checks,
                     all: build_db(&all)?,
                     caseless: if caseless_db.is_empty() {
                         None
@@ -584,11 +618,17 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                 db,
             });
         }
+        let cheap = |l: u32| {
+            !fields[b.leaves[l as usize].field].access.is_raw()
+                && !matches!(b.leaves[l as usize].kind, LeafKind::FieldRef { .. })
+        };
+        let gates = b.rules.iter().map(|(_, n)| gate(n, &cheap)).collect();
         kinds.push(KindPlan {
             kind: b.kind,
             fields,
             leaves: b.leaves,
             rules: b.rules,
+            gates,
         });
     }
     Ok(Compiled {

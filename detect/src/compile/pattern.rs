@@ -68,6 +68,41 @@ pub struct Expr {
     pub utf8: bool,
     /// A user regular expression (`re`), which Hyperscan may refuse.
     pub user_regex: bool,
+    /// How a reported match is confirmed (plain literals are compiled unanchored, which
+    /// Hyperscan compiles far faster, and the anchoring is checked on the match offset).
+    pub check: Check,
+}
+
+/// How a Hyperscan match of an expression confirms the predicate, given the match's
+/// end offset and the scanned text's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Check {
+    /// Any match counts (the expression carries its own anchors, or none are needed).
+    Any,
+    /// A literal of this many bytes matching the whole text.
+    Exact(usize),
+    /// A literal of this many bytes at the start of the text.
+    Prefix(usize),
+    /// A literal ending at the end of the text.
+    Suffix,
+}
+
+impl Check {
+    /// Whether a match ending at `to` in a text of `len` bytes confirms the predicate.
+    pub fn accepts(self, to: usize, len: usize) -> bool {
+        match self {
+            Check::Any => true,
+            Check::Exact(l) => to == len && l == len,
+            Check::Prefix(l) => to == l,
+            Check::Suffix => to == len,
+        }
+    }
+
+    /// Whether Hyperscan may report only the first match (it reports the earliest end
+    /// offset, which is the one an exact or prefix match has).
+    pub fn single_match(self) -> bool {
+        !matches!(self, Check::Suffix)
+    }
 }
 
 /// Letters, digits, `_` and space stand for themselves; every other byte is written as
@@ -80,6 +115,18 @@ fn escape_byte(b: u8, out: &mut String) {
     }
 }
 
+/// A literal in Hyperscan's UTF-8 mode, where `\\xHH` would mean a code point: ASCII as
+/// in [`escape_byte`], other characters as `\\x{CODEPOINT}`.
+fn escape_utf8(s: &str, out: &mut String) {
+    for c in s.chars() {
+        if c.is_ascii() {
+            escape_byte(c as u8, out);
+        } else {
+            out.push_str(&format!("\\x{{{:x}}}", c as u32));
+        }
+    }
+}
+
 fn escape_literal(s: &[u8], out: &mut String) {
     for &b in s {
         escape_byte(b, out);
@@ -89,9 +136,10 @@ fn escape_literal(s: &[u8], out: &mut String) {
 /// The dash characters `windash` makes interchangeable.
 const DASHES: [char; 5] = ['-', '/', '–', '—', '―'];
 
+/// A literal piece of a pattern compiled in UTF-8 mode (wildcards or windash present).
 fn literal_regex(lit: &str, windash: bool, out: &mut String) {
     if !windash {
-        escape_literal(lit.as_bytes(), out);
+        escape_utf8(lit, out);
         return;
     }
     let mut buf = [0u8; 4];
@@ -102,12 +150,40 @@ fn literal_regex(lit: &str, windash: bool, out: &mut String) {
                 if i > 0 {
                     out.push('|');
                 }
-                escape_literal(d.encode_utf8(&mut buf).as_bytes(), out);
+                escape_utf8(d.encode_utf8(&mut buf), out);
             }
             out.push(')');
         } else {
-            escape_literal(c.encode_utf8(&mut buf).as_bytes(), out);
+            escape_utf8(c.encode_utf8(&mut buf), out);
         }
+    }
+}
+
+/// A plain literal (no wildcards): compiled unanchored in byte mode, the anchoring
+/// checked on the match offset.
+fn literal_expr(bytes: &[u8], op: Op, caseless: bool) -> Expr {
+    let body: Vec<u8> = if caseless {
+        bytes.to_ascii_lowercase()
+    } else {
+        bytes.to_vec()
+    };
+    let check = match op {
+        Op::Eq => Check::Exact(body.len()),
+        Op::StartsWith => Check::Prefix(body.len()),
+        Op::EndsWith => Check::Suffix,
+        _ => Check::Any,
+    };
+    let mut regex = String::new();
+    escape_literal(&body, &mut regex);
+    Expr {
+        regex,
+        caseless,
+        multiline: false,
+        dotall: false,
+        allow_empty: false,
+        utf8: false,
+        user_regex: false,
+        check,
     }
 }
 
@@ -165,6 +241,7 @@ pub fn exprs(value: &str, mods: &Modifiers, keyword: bool) -> Vec<Expr> {
             allow_empty: true,
             utf8: true,
             user_regex: true,
+            check: Check::Any,
         }];
     }
     let op = if keyword && mods.op == Op::Eq {
@@ -204,35 +281,10 @@ pub fn exprs(value: &str, mods: &Modifiers, keyword: bool) -> Vec<Expr> {
         return bodies
             .into_iter()
             .map(|(b, offset)| {
-                let (s, e) = if offset {
-                    (false, false)
-                } else {
-                    (anchor_start, anchor_end)
-                };
-                let mut regex = String::new();
-                if s {
-                    regex.push_str("\\A");
+                if b.is_empty() {
+                    return empty_expr(if offset { Op::Contains } else { op });
                 }
-                let lowered;
-                let body = if caseless {
-                    lowered = b.to_ascii_lowercase();
-                    &lowered
-                } else {
-                    &b
-                };
-                escape_literal(body, &mut regex);
-                if e {
-                    regex.push_str("\\z");
-                }
-                Expr {
-                    utf8: std::str::from_utf8(&b).is_ok(),
-                    allow_empty: b.is_empty(),
-                    regex,
-                    caseless,
-                    multiline: false,
-                    dotall: true,
-                    user_regex: false,
-                }
+                literal_expr(&b, if offset { Op::Contains } else { op }, caseless)
             })
             .collect();
     }
@@ -242,6 +294,17 @@ pub fn exprs(value: &str, mods: &Modifiers, keyword: bool) -> Vec<Expr> {
         value.to_string()
     };
     let ps = pieces(&text);
+    let wildcard = ps.iter().any(|p| !matches!(p, Piece::Lit(_)));
+    if !wildcard && !mods.windash {
+        let lit = match ps.first() {
+            Some(Piece::Lit(l)) => l.as_str(),
+            _ => "",
+        };
+        if lit.is_empty() {
+            return vec![empty_expr(op)];
+        }
+        return vec![literal_expr(lit.as_bytes(), op, caseless)];
+    }
     let mut regex = String::new();
     if anchor_start {
         regex.push_str("\\A");
@@ -271,7 +334,27 @@ pub fn exprs(value: &str, mods: &Modifiers, keyword: bool) -> Vec<Expr> {
         allow_empty: can_be_empty,
         utf8: true,
         user_regex: false,
+        check: Check::Any,
     }]
+}
+
+/// An empty plain value: the empty text (plain), or any text (contains, startswith,
+/// endswith: every value contains the empty string).
+fn empty_expr(op: Op) -> Expr {
+    Expr {
+        regex: if op == Op::Eq {
+            "\\A\\z".into()
+        } else {
+            "\\A".into()
+        },
+        caseless: false,
+        multiline: false,
+        dotall: false,
+        allow_empty: true,
+        utf8: false,
+        user_regex: false,
+        check: Check::Any,
+    }
 }
 
 #[cfg(test)]
@@ -319,11 +402,24 @@ mod tests {
     fn anchors_and_wildcards() {
         let m = Modifiers::default();
         assert_eq!(exprs("Get*Policy", &m, false)[0].regex, r"\Aget.*policy\z");
-        let m = Modifiers {
+        let plain = exprs("PutBucketPolicy", &m, false);
+        assert_eq!(
+            (plain[0].regex.as_str(), plain[0].check),
+            ("putbucketpolicy", Check::Exact(15))
+        );
+        let sw = Modifiers {
             op: Op::StartsWith,
             ..Modifiers::default()
         };
-        assert_eq!(exprs("s3.", &m, false)[0].regex, r"\As3\x2e");
-        assert_eq!(exprs("evil", &Modifiers::default(), true)[0].regex, "evil");
+        let e = &exprs("s3.", &sw, false)[0];
+        assert_eq!((e.regex.as_str(), e.check), (r"s3\x2e", Check::Prefix(3)));
+        assert_eq!(
+            exprs("evil", &Modifiers::default(), true)[0].check,
+            Check::Any
+        );
+        // Non-ASCII with wildcards: code points, as Hyperscan's UTF-8 mode reads them.
+        assert_eq!(exprs("jos?é*", &m, false)[0].regex, r"\Ajos.\x{e9}.*\z");
+        // Plain non-ASCII: bytes, compiled in byte mode.
+        assert_eq!(exprs("é", &m, false)[0].regex, r"\xc3\xa9");
     }
 }

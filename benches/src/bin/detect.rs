@@ -1,0 +1,402 @@
+//! `vigil-bench detect`: Vigil vs rsigma, same events, same rules, one thread each.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{Array, StringArray};
+use vigil_bench::generate::{self, CloudTrailForm, GenConfig};
+use vigil_detect::correlate::CorrelationConfig;
+use vigil_detect::rule::load::load_str;
+use vigil_detect::{Engine, EngineOptions, detect_batch};
+use vigil_ingest::{DeadLetter, DecoderConfig, EventBatch, Flush, Sink, SourceKind};
+use yaml_serde::Value;
+
+#[derive(Default)]
+struct Collect(Vec<EventBatch>);
+
+impl Sink for Collect {
+    fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
+        self.0.extend(f.batches);
+        Ok(())
+    }
+    fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
+        Ok(())
+    }
+}
+
+struct Data {
+    ndjson: Vec<u8>,
+    batches: Vec<EventBatch>,
+    json: Vec<serde_json::Value>,
+    ids: Vec<String>,
+}
+
+fn data(events: usize) -> Result<Data> {
+    let cfg = GenConfig::default();
+    let mut ndjson = Vec::new();
+    generate::write_cloudtrail(&mut ndjson, &cfg, events, CloudTrailForm::Ndjson)?;
+    generate::write_k8s_audit(&mut ndjson, &cfg, events / 4)?;
+    let mut c = Collect::default();
+    let stats = vigil_ingest::decode_bytes(&ndjson, "bench", &DecoderConfig::default(), &mut c)?;
+    if stats.rejected > 0 {
+        bail!("generated data rejected");
+    }
+    let mut json = Vec::new();
+    let mut ids = Vec::new();
+    for b in &c.0 {
+        let raw = b
+            .batch
+            .column_by_name("raw")
+            .context("raw")?
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .context("raw")?
+            .clone();
+        let uid = b
+            .batch
+            .column_by_name("event_uid")
+            .context("uid")?
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .context("uid")?
+            .clone();
+        for r in 0..raw.len() {
+            json.push(serde_json::from_str(raw.value(r))?);
+            ids.push(uid.value(r).to_string());
+        }
+    }
+    Ok(Data {
+        ndjson,
+        batches: c.0,
+        json,
+        ids,
+    })
+}
+
+/// The SigmaHQ rule files' text.
+fn sigma_rules(dir: &std::path::Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                out.push(std::fs::read_to_string(&p)?);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn suffix_strings(v: &mut Value, suffix: &str) {
+    match v {
+        Value::String(s) => s.push_str(suffix),
+        Value::Sequence(items) => items.iter_mut().for_each(|i| suffix_strings(i, suffix)),
+        Value::Mapping(m) => {
+            for (k, val) in m.iter_mut() {
+                if k.as_str() != Some("condition") {
+                    suffix_strings(val, suffix);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `n` rules: the base rules, then variants of them whose string values carry a suffix
+/// (same structure and cost, different patterns).
+fn variants(base: &[String], n: usize) -> Result<String> {
+    let mut docs = Vec::new();
+    for i in 0..n {
+        let src = &base[i % base.len()];
+        let round = i / base.len();
+        let mut v: Value = yaml_serde::from_str(src)?;
+        if round > 0
+            && let Value::Mapping(m) = &mut v
+        {
+            m.insert(
+                Value::String("id".into()),
+                Value::String(format!("00000000-0000-4000-8000-{i:012}")),
+            );
+            if let Some(d) = m.get_mut(Value::String("detection".into())) {
+                suffix_strings(d, &format!("-v{round}"));
+            }
+        }
+        docs.push(yaml_serde::to_string(&v)?);
+    }
+    Ok(docs.join("---\n"))
+}
+
+struct Measure {
+    compile_s: f64,
+    rules: usize,
+    vigil_eps: f64,
+    rsigma_eps: f64,
+    vigil_matches: usize,
+    rsigma_matches: Option<usize>,
+    rsigma_events: usize,
+}
+
+fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
+    let t = Instant::now();
+    let engine = Engine::from_rules(
+        load_str(rules_text, std::path::Path::new("bench.yml")),
+        EngineOptions::default(),
+    )?;
+    let compile_s = t.elapsed().as_secs_f64();
+    if !engine.report().rejected.is_empty() {
+        bail!(
+            "vigil rejected rules: {:?}",
+            engine.report().rejected.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let n_rules = engine.report().loaded.len();
+    let plan = engine.plan().clone();
+    // Vigil: warm once (caches are part of steady state), then measure.
+    let mut ev = engine.evaluator()?;
+    for b in d.batches.iter().take(2) {
+        detect_batch(&plan, &mut ev, b)?;
+    }
+    let mut ev = engine.evaluator()?;
+    // VIGIL_BENCH_REPEAT=N repeats Vigil's pass (for profiling); the rate is per pass.
+    let repeat: usize = std::env::var("VIGIL_BENCH_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let t = Instant::now();
+    let mut vm = 0;
+    for _ in 0..repeat {
+        vm = 0;
+        for b in &d.batches {
+            vm += detect_batch(&plan, &mut ev, b)?.len();
+        }
+    }
+    let vigil_s = t.elapsed().as_secs_f64() / repeat as f64;
+    let n_events = d.json.len();
+    // rsigma: the same rules and events (pre-parsed JSON), as many events as the budget
+    // allows.
+    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
+    if !coll.errors.is_empty() {
+        bail!(
+            "rsigma rejected rules: {:?}",
+            coll.errors.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let mut rs = rsigma_eval::Engine::new();
+    let errs = rs.add_rules(&coll.rules);
+    if !errs.is_empty() {
+        bail!(
+            "rsigma failed to compile rules: {:?}",
+            errs.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let t = Instant::now();
+    let mut rm = 0;
+    let mut done = 0;
+    for v in &d.json {
+        rm += rs.evaluate(&rsigma_eval::JsonEvent::borrow(v)).len();
+        done += 1;
+        if done % 1000 == 0 && t.elapsed().as_secs_f64() > budget {
+            break;
+        }
+    }
+    let rsigma_s = t.elapsed().as_secs_f64();
+    Ok(Measure {
+        compile_s,
+        rules: n_rules,
+        vigil_eps: n_events as f64 / vigil_s,
+        rsigma_eps: done as f64 / rsigma_s,
+        vigil_matches: vm,
+        rsigma_matches: (done == n_events).then_some(rm),
+        rsigma_events: done,
+    })
+}
+
+/// End to end, one thread: bytes -> matches. Vigil decodes to Arrow and detects; rsigma
+/// parses each line with serde_json and evaluates.
+fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
+    let engine = Engine::from_rules(
+        load_str(rules_text, std::path::Path::new("bench.yml")),
+        EngineOptions::default(),
+    )?;
+    let plan = engine.plan().clone();
+    let mut ev = engine.evaluator()?;
+    let t = Instant::now();
+    let mut c = Collect::default();
+    vigil_ingest::decode_bytes(&d.ndjson, "bench", &DecoderConfig::default(), &mut c)?;
+    let mut vm = 0;
+    for b in &c.0 {
+        vm += detect_batch(&plan, &mut ev, b)?.len();
+    }
+    let v = t.elapsed().as_secs_f64();
+    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
+    let mut rs = rsigma_eval::Engine::new();
+    rs.add_rules(&coll.rules);
+    let t = Instant::now();
+    let mut rm = 0;
+    for line in d.ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let value: serde_json::Value = serde_json::from_slice(line)?;
+        rm += rs.evaluate(&rsigma_eval::JsonEvent::borrow(&value)).len();
+    }
+    let r = t.elapsed().as_secs_f64();
+    if vm != rm {
+        eprintln!("warning: end-to-end match counts differ: vigil {vm}, rsigma {rm}");
+    }
+    let n = d.json.len() as f64;
+    Ok((n / v, n / r))
+}
+
+fn correlations(d: &Data) -> Result<()> {
+    let rules = r#"
+title: API call
+id: 10000000-0000-4000-8000-000000000001
+name: api_call
+logsource: {product: aws, service: cloudtrail}
+detection: {sel: {eventVersion|exists: true}, condition: sel}
+level: informational
+---
+title: Access denied
+id: 10000000-0000-4000-8000-000000000002
+name: denied
+logsource: {product: aws, service: cloudtrail}
+detection: {sel: {errorCode|exists: true}, condition: sel}
+level: low
+---
+title: Busy principal
+id: 10000000-0000-4000-8000-000000000003
+correlation: {type: event_count, rules: [api_call], group-by: [userIdentity.arn], timespan: 5m, condition: {gte: 500}}
+level: low
+---
+title: Principal touching many services
+id: 10000000-0000-4000-8000-000000000004
+correlation: {type: value_count, rules: [api_call], group-by: [userIdentity.arn], timespan: 10m, condition: {field: eventSource, gte: 15}}
+level: medium
+---
+title: Denied then called
+id: 10000000-0000-4000-8000-000000000005
+correlation: {type: temporal_ordered, rules: [denied, api_call], group-by: [sourceIPAddress], timespan: 1m}
+level: low
+"#;
+    let cfg = CorrelationConfig {
+        allowed_lateness_secs: None,
+        ..CorrelationConfig::default()
+    };
+    let engine = Engine::from_rules(
+        load_str(rules, std::path::Path::new("corr.yml")),
+        EngineOptions {
+            correlation: cfg,
+            ..EngineOptions::default()
+        },
+    )?;
+    if !engine.report().rejected.is_empty() {
+        bail!("{:?}", engine.report().rejected);
+    }
+    let plan = engine.plan().clone();
+    let mut ev = engine.evaluator()?;
+    let mut det = engine.detector();
+    let ct: Vec<&EventBatch> = d
+        .batches
+        .iter()
+        .filter(|b| b.kind == SourceKind::CloudTrail)
+        .collect();
+    let n: usize = ct.iter().map(|b| b.batch.num_rows()).sum();
+    let t = Instant::now();
+    let mut findings = 0;
+    for b in &ct {
+        findings += det.push(detect_batch(&plan, &mut ev, b)?).len();
+    }
+    findings += det.finish().len();
+    let v = t.elapsed().as_secs_f64();
+    // rsigma's correlation engine on the same events.
+    let coll = rsigma_parser::parse_sigma_yaml(rules)?;
+    let mut rc = rsigma_eval::CorrelationEngine::new(rsigma_eval::CorrelationConfig::default());
+    rc.add_collection(&coll)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let t = Instant::now();
+    let mut rf = 0;
+    for (v, id) in d.json.iter().zip(&d.ids).take(n) {
+        let _ = id;
+        let r = rc.process_event(&rsigma_eval::JsonEvent::borrow(v));
+        rf += r.iter().filter(|x| !x.is_detection()).count();
+    }
+    let r = t.elapsed().as_secs_f64();
+    println!();
+    println!(
+        "Correlation (2 detection rules feeding event_count, value_count and temporal_ordered correlations), {n} CloudTrail events:"
+    );
+    println!();
+    println!("| engine | events/s | correlation findings |");
+    println!("|---|---|---|");
+    println!(
+        "| Vigil | {:.0} | {} ({findings} emitted; one per episode) |",
+        n as f64 / v,
+        det.stats().correlation.findings
+    );
+    println!(
+        "| rsigma | {:.0} | {rf} (rsigma re-emits on every event while a condition holds) |",
+        n as f64 / r
+    );
+    Ok(())
+}
+
+/// Runs the detection benchmark.
+pub fn run(events: usize, sigma: Option<PathBuf>, scale: &[usize], budget: f64) -> Result<()> {
+    let sigma = match sigma {
+        Some(s) => s,
+        None => vigil_bench::corpus_dir()
+            .context("shared corpus not found; pass --sigma")?
+            .join("sigma/rules"),
+    };
+    let d = data(events)?;
+    eprintln!("{} events ({} batches)", d.json.len(), d.batches.len());
+    let mut base = sigma_rules(&sigma.join("cloud/aws/cloudtrail"))?;
+    base.extend(sigma_rules(&sigma.join("application/kubernetes"))?);
+    let all = base.join("---\n");
+    println!(
+        "| rules | Vigil compile | Vigil events/s | rsigma events/s | Vigil / rsigma | matches (Vigil / rsigma) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let m = measure(&all, &d, budget)?;
+    print_row("SigmaHQ CloudTrail + Kubernetes", &m);
+    for &n in scale {
+        let text = variants(&base, n)?;
+        let m = measure(&text, &d, budget)?;
+        print_row(&format!("{n} (variants)"), &m);
+    }
+    let (ve, re) = end_to_end(&all, &d)?;
+    println!();
+    println!(
+        "End to end (bytes -> matches, SigmaHQ rules, one thread): Vigil {ve:.0} events/s, rsigma {re:.0} events/s ({:.1}x)",
+        ve / re
+    );
+    correlations(&d)?;
+    Ok(())
+}
+
+fn print_row(label: &str, m: &Measure) {
+    let matches = match m.rsigma_matches {
+        Some(r) => format!(
+            "{} / {}{}",
+            m.vigil_matches,
+            r,
+            if r == m.vigil_matches { "" } else { " DIFFER" }
+        ),
+        None => format!(
+            "{} / (rsigma ran {} events)",
+            m.vigil_matches, m.rsigma_events
+        ),
+    };
+    println!(
+        "| {label} ({} loaded) | {:.2} s | {:.0} | {:.0} | {:.1}x | {matches} |",
+        m.rules,
+        m.compile_s,
+        m.vigil_eps,
+        m.rsigma_eps,
+        m.vigil_eps / m.rsigma_eps
+    );
+}

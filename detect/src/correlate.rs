@@ -20,7 +20,13 @@
 //! - `temporal` without a condition needs every referenced rule in the window (the
 //!   specification: "all events defined by the rules ... must occur"); with one, the
 //!   number of distinct rules that fired is compared. `temporal_ordered` also needs them
-//!   in the given order (ties allowed).
+//!   in the given order: events of the rules, one per rule in the order the rules are
+//!   listed, at non-decreasing times. Events at the same time count as in order
+//!   whichever was processed first (CloudTrail times have one-second resolution, so a
+//!   scripted sequence often shares one), so the result depends neither on arrival nor
+//!   on rule load order; an event strictly earlier than the previous step's does not
+//!   count. With a condition, the length of the longest such prefix of the rules is
+//!   compared.
 //!
 //! State is bounded: at most `max_groups` groups per correlation (the least recently
 //! active are evicted) and `max_entries` events per group (the oldest are dropped);
@@ -404,7 +410,6 @@ impl Correlator {
                     g.agg.remove(&old);
                 }
             }
-            let last_input = entry.input;
             g.agg.add(&entry);
             g.entries.push_back(entry);
             if g.entries.len() > self.cfg.max_entries {
@@ -413,13 +418,7 @@ impl Correlator {
                 }
                 self.stats.dropped_entries += 1;
             }
-            let v = sliding_value(
-                cp.rule.kind,
-                &cp.rule.condition.cmps,
-                cp.inputs.len(),
-                g,
-                last_input,
-            );
+            let v = sliding_value(cp.rule.kind, &cp.rule.condition.cmps, cp.inputs.len(), g);
             if let Some(v) = v {
                 let entries: Vec<Entry> = g.entries.drain(..).collect();
                 g.agg.clear();
@@ -571,7 +570,6 @@ fn sliding_value(
     cmps: &[(CmpOp, f64)],
     n_inputs: usize,
     g: &Group,
-    last_input: usize,
 ) -> Option<f64> {
     let holds = |v: f64| cmps.iter().all(|(op, t)| op.holds(v, *t));
     let v = match kind {
@@ -586,8 +584,19 @@ fn sliding_value(
             distinct as f64
         }
         CorrelationType::TemporalOrdered => {
-            // Without a condition the sequence can only complete when its last rule fires.
-            if cmps.is_empty() && last_input + 1 != n_inputs {
+            // Any rule's hit can complete the sequence, not only the last rule's: a later
+            // step at the same time may have been processed before it. The sequence gets
+            // no further than the leading rules with events in the window (an upper bound,
+            // and the condition is monotone), so most events are decided without a pass.
+            let reachable = (0..n_inputs)
+                .take_while(|&i| g.agg.per_input.get(i).is_some_and(|n| *n > 0))
+                .count();
+            let possible = if cmps.is_empty() {
+                reachable == n_inputs
+            } else {
+                holds(reachable as f64)
+            };
+            if !possible {
                 return None;
             }
             let next = ordered_progress(g.entries.iter(), n_inputs);
@@ -601,16 +610,48 @@ fn sliding_value(
     holds(v).then_some(v)
 }
 
-/// How many of the referenced rules (in order) occur as a time-ordered subsequence of
-/// `entries` (greedy earliest match, which finds one if any exists).
-fn ordered_progress<'a>(entries: impl Iterator<Item = &'a Entry>, n_inputs: usize) -> usize {
+/// How far the referenced rules get in order among `entries`: the largest `k` such that
+/// there are entries of inputs `0, 1, .., k-1` at non-decreasing times. Entries at the
+/// same time count as in order whichever comes first in `entries`, so neither arrival
+/// nor rule load order changes the result. `entries` may be in any order.
+fn ordered_progress<'a, I>(entries: I, n_inputs: usize) -> usize
+where
+    I: Iterator<Item = &'a Entry> + Clone,
+{
+    let times = entries.clone().map(|e| e.time_us);
+    if times.clone().zip(times.skip(1)).all(|(a, b)| a <= b) {
+        return progress_in_time_order(entries.map(|e| (e.time_us, e.input)), n_inputs);
+    }
+    // Hits are processed in event-time order, but a chained correlation's finding can
+    // arrive with an earlier time than hits already in the group.
+    let mut steps: Vec<(i64, usize)> = entries.map(|e| (e.time_us, e.input)).collect();
+    steps.sort_by_key(|&(t, _)| t);
+    progress_in_time_order(steps.into_iter(), n_inputs)
+}
+
+/// [`ordered_progress`] over `(time, input)` pairs sorted by time. Greedy, each step
+/// matched at the earliest time it can be (which leaves the most room for the next
+/// step), ties included: on reaching a step, the following steps already seen at the
+/// same time are taken too.
+fn progress_in_time_order(steps: impl Iterator<Item = (i64, usize)>, n_inputs: usize) -> usize {
+    // The latest time each input was seen at, so far.
+    let mut latest: Vec<Option<i64>> = vec![None; n_inputs];
+    let mut prev = i64::MIN;
     let mut next = 0;
-    for e in entries {
-        if e.input == next {
+    for (t, input) in steps {
+        debug_assert!(prev <= t, "steps not in time order");
+        prev = t;
+        if let Some(l) = latest.get_mut(input) {
+            *l = Some(t);
+        }
+        // Step `next - 1` was taken at or before `t`. An event of step `next` seen at an
+        // earlier time than `t` was already passed over (it came before step `next - 1`'s
+        // event); one at `t` follows it or ties with it.
+        while next < n_inputs && latest[next] == Some(t) {
             next += 1;
-            if next == n_inputs {
-                break;
-            }
+        }
+        if next == n_inputs {
+            break;
         }
     }
     next
@@ -682,4 +723,113 @@ fn evaluate(
         }
     };
     holds(v).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries of `(seconds, input)`, in the order given (the processing order).
+    fn entries(steps: &[(i64, usize)]) -> Vec<Entry> {
+        steps
+            .iter()
+            .map(|&(t, input)| Entry {
+                time_us: t * 1_000_000,
+                input,
+                value: None,
+                event_ids: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn progress(steps: &[(i64, usize)], n_inputs: usize) -> usize {
+        ordered_progress(entries(steps).iter(), n_inputs)
+    }
+
+    #[test]
+    fn ordered_progress_counts_ties_as_in_order_in_either_processing_order() {
+        // Regression: temporal_ordered ties depended on rule load order (the greedy scan
+        // in processing order missed B-then-A at the same second).
+        assert_eq!(progress(&[(0, 0), (0, 1)], 2), 2);
+        assert_eq!(progress(&[(0, 1), (0, 0)], 2), 2);
+        // Three steps, all at once, in every processing order.
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let steps: Vec<(i64, usize)> = order.iter().map(|&i| (5, i)).collect();
+            assert_eq!(progress(&steps, 3), 3, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn ordered_progress_rejects_strictly_earlier_later_steps() {
+        assert_eq!(progress(&[(0, 1), (1, 0)], 2), 1);
+        assert_eq!(
+            progress(&[(1, 0), (0, 1)], 2),
+            1,
+            "processing order is not time order"
+        );
+        // A, C, B at increasing times: A then B, and C came before B.
+        assert_eq!(progress(&[(0, 0), (1, 2), (2, 1)], 3), 2);
+        // B before A, then C tied with A: B is too early.
+        assert_eq!(progress(&[(0, 1), (1, 2), (1, 0)], 3), 1);
+        assert_eq!(progress(&[(0, 1), (0, 2)], 3), 0);
+        assert_eq!(progress(&[], 3), 0);
+    }
+
+    #[test]
+    fn ordered_progress_with_a_tie_in_the_middle() {
+        // A, then B and C in the same second (C processed first).
+        assert_eq!(progress(&[(0, 0), (1, 2), (1, 1)], 3), 3);
+        // A and B in the same second (B first), then C.
+        assert_eq!(progress(&[(0, 1), (0, 0), (1, 2)], 3), 3);
+        // An early B is passed over for one tied with A; C follows.
+        assert_eq!(progress(&[(0, 1), (3, 1), (3, 0), (4, 2)], 3), 3);
+        // A later A does not undo progress made with an earlier one.
+        assert_eq!(progress(&[(0, 0), (1, 1), (2, 0), (3, 2)], 3), 3);
+    }
+
+    #[test]
+    fn ordered_progress_matches_a_brute_force_search() {
+        // Every sequence of up to 5 events over 3 inputs and 3 distinct times, in every
+        // processing order given by the enumeration: the greedy answer equals the longest
+        // prefix found by trying every choice of events.
+        fn brute(steps: &[(i64, usize)], n_inputs: usize) -> usize {
+            fn go(steps: &[(i64, usize)], k: usize, after: i64, n_inputs: usize) -> usize {
+                if k == n_inputs {
+                    return k;
+                }
+                steps
+                    .iter()
+                    .filter(|&&(t, i)| i == k && t >= after)
+                    .map(|&(t, _)| go(steps, k + 1, t, n_inputs))
+                    .max()
+                    .unwrap_or(k)
+            }
+            go(steps, 0, i64::MIN, n_inputs)
+        }
+        let alphabet: Vec<(i64, usize)> =
+            (0..3).flat_map(|t| (0..3).map(move |i| (t, i))).collect();
+        let mut checked = 0;
+        for len in 0..=5u32 {
+            for code in 0..alphabet.len().pow(len) {
+                let mut c = code;
+                let steps: Vec<(i64, usize)> = (0..len)
+                    .map(|_| {
+                        let s = alphabet[c % alphabet.len()];
+                        c /= alphabet.len();
+                        s
+                    })
+                    .collect();
+                assert_eq!(progress(&steps, 3), brute(&steps, 3), "{steps:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 60_000);
+    }
 }

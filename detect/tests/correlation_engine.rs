@@ -1,6 +1,7 @@
 //! Event-time behaviour of the correlation stage: reordering within the allowed
 //! lateness, late events counted and reported (never silently dropped), bounded state,
-//! and suppression on every rule type.
+//! suppression on every rule type, and `temporal_ordered` steps at the same time
+//! counting as in order however they arrive.
 
 mod common;
 
@@ -179,4 +180,163 @@ fn suppression_folds_repeats_into_the_first_finding() {
     assert_eq!(stats.suppressed, 5);
     // Correlations are unaffected by the base rule's suppression.
     assert_eq!(brute(&fs).len(), 1);
+}
+
+/// Detection rules for the steps (`eventName` is the step's name), loaded in `load`
+/// order, and a `temporal_ordered` correlation `sequence` over `steps` in that order.
+fn sequence_rules(steps: &[&str], load: &[&str]) -> String {
+    let mut rules = String::new();
+    for s in load {
+        rules += &format!(
+            "title: step {s}\nid: step-{s}\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel: {{eventName: {s}}}\n  condition: sel\nlevel: low\n---\n"
+        );
+    }
+    let refs: Vec<String> = steps.iter().map(|s| format!("step-{s}")).collect();
+    rules += &format!(
+        "title: sequence\nid: sequence\ncorrelation:\n  type: temporal_ordered\n  rules: [{}]\n  group-by: [userIdentity.arn]\n  timespan: 10m\nlevel: high\n",
+        refs.join(", ")
+    );
+    rules
+}
+
+/// A CloudTrail event named `name` (also its id) at `t` seconds, by one identity.
+fn step(t: i64, name: &str) -> String {
+    let time = vigil_detect::finding::rfc3339(1_700_000_000_000_000 + t * 1_000_000);
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"iam.amazonaws.com","eventName":"{name}","eventID":"{name}","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/mallory"}}}}"#
+    )
+}
+
+/// Every ordering of `xs`.
+fn permutations<T: Clone>(xs: &[T]) -> Vec<Vec<T>> {
+    if xs.is_empty() {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for i in 0..xs.len() {
+        let mut rest = xs.to_vec();
+        let x = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, x.clone());
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The event ids of each `sequence` finding over `steps`, for `events` (`(seconds,
+/// step)`) fed in every way that must not matter: the steps' rules loaded in their order
+/// and reversed (which orders the hits of one batch); the events in every order, in one
+/// batch or one batch each; with no lateness limit, with a reorder buffer (5 minutes),
+/// and, where the batches come in event-time order, with none (each batch processed
+/// before the next arrives, so a tied event can arrive after its partner was
+/// processed). Asserts that all agree and that none was late.
+fn sequence_findings(steps: &[&str], events: &[(i64, &str)]) -> Vec<Vec<String>> {
+    let mut results: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    let reversed: Vec<&str> = steps.iter().rev().copied().collect();
+    for load in [steps.to_vec(), reversed] {
+        for lateness in [None, Some(300), Some(0)] {
+            let engine = Engine::from_rules(
+                load_str(&sequence_rules(steps, &load), std::path::Path::new("r.yml")),
+                EngineOptions {
+                    correlation: CorrelationConfig {
+                        allowed_lateness_secs: lateness,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            assert!(
+                engine.report().rejected.is_empty(),
+                "{:?}",
+                engine.report().rejected
+            );
+            for order in permutations(events) {
+                let in_time_order = order.windows(2).all(|w| w[0].0 <= w[1].0);
+                let lines: Vec<String> = order.iter().map(|(t, s)| step(*t, s)).collect();
+                for batch_each in [false, true] {
+                    if lateness == Some(0) && batch_each && !in_time_order {
+                        // An event older than one already processed is late by design.
+                        continue;
+                    }
+                    let batches: Vec<String> = if batch_each {
+                        lines.clone()
+                    } else {
+                        vec![lines.join("\n")]
+                    };
+                    let mut ev = engine.evaluator().unwrap();
+                    let mut det = engine.detector();
+                    let mut fs = Vec::new();
+                    for text in &batches {
+                        for b in batches_of(text.as_bytes()).0 {
+                            fs.extend(det.push(detect_batch(engine.plan(), &mut ev, &b).unwrap()));
+                        }
+                    }
+                    fs.extend(det.finish());
+                    let how = format!(
+                        "rules loaded {load:?}, lateness {lateness:?}, events {order:?}, {}",
+                        if batch_each {
+                            "one batch each"
+                        } else {
+                            "one batch"
+                        }
+                    );
+                    assert_eq!(det.stats().correlation.late_events, 0, "{how}");
+                    let got = fs
+                        .iter()
+                        .filter(|f| f.rule_id == "sequence")
+                        .map(|f| f.event_ids.clone())
+                        .collect();
+                    results.push((how, got));
+                }
+            }
+        }
+    }
+    let (first_how, first) = results[0].clone();
+    for (how, got) in &results {
+        assert_eq!(got, &first, "{how} differs from {first_how}");
+    }
+    first
+}
+
+/// Regression: `temporal_ordered` ties depended on rule load order. Two events in the
+/// same second, step A then step B, completed the sequence only if A's hit was processed
+/// first, which depended on which rule loaded first and on batching.
+#[test]
+fn temporal_ordered_ties_complete_the_sequence_however_they_arrive() {
+    assert_eq!(
+        sequence_findings(&["A", "B"], &[(0, "A"), (0, "B")]),
+        [["A", "B"]]
+    );
+}
+
+#[test]
+fn temporal_ordered_strictly_reversed_steps_do_not_fire() {
+    assert!(sequence_findings(&["A", "B"], &[(0, "B"), (1, "A")]).is_empty());
+    // The same pair a second apart the right way round fires.
+    assert_eq!(
+        sequence_findings(&["A", "B"], &[(0, "A"), (1, "B")]),
+        [["A", "B"]]
+    );
+}
+
+#[test]
+fn temporal_ordered_three_steps_with_a_tie_in_the_middle() {
+    let abc = ["A", "B", "C"];
+    // A, then B and C in the same second.
+    assert_eq!(
+        sequence_findings(&abc, &[(0, "A"), (1, "B"), (1, "C")]),
+        [["A", "B", "C"]]
+    );
+    // A and B in the same second, then C.
+    assert_eq!(
+        sequence_findings(&abc, &[(0, "A"), (0, "B"), (1, "C")]),
+        [["A", "B", "C"]]
+    );
+    // Near misses: C strictly before B; B strictly before A (C tied with A).
+    assert!(sequence_findings(&abc, &[(0, "A"), (1, "C"), (2, "B")]).is_empty());
+    assert!(sequence_findings(&abc, &[(0, "B"), (1, "A"), (1, "C")]).is_empty());
+    // Ties, but the last steps outside the timespan (10 minutes) of the first.
+    assert!(sequence_findings(&abc, &[(0, "A"), (601, "B"), (601, "C")]).is_empty());
 }

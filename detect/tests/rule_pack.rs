@@ -507,10 +507,19 @@ fn invictus_background_findings_stay_under_the_measured_ceiling() {
 // ---------------------------------------------------------------------------------------
 // Falco's Kubernetes audit regression cases
 
-/// Why a negative case of Falco's suite is still flagged by the pack, from the rule
-/// files the case adds to Falco's defaults (most negatives are negative only because
-/// of an allow list in those files).
-fn negative_reason(test: &str, overrides: &[&str]) -> Option<&'static str> {
+/// The low-level image-pinning record: Falco's default rules have no counterpart, and
+/// the suite's traces run `nginx` with no tag.
+const UNPINNED_IMAGE: &str = "Container Image Not Pinned to a Version";
+
+/// Why a negative case of Falco's suite is still flagged by the pack (by the rules titled
+/// `flagged_by`), from the rule files the case adds to Falco's defaults (most negatives
+/// are negative only because of an allow list in those files).
+fn negative_reason(test: &str, overrides: &[&str], flagged_by: &[&str]) -> Option<&'static str> {
+    if flagged_by == [UNPINNED_IMAGE] {
+        return Some(
+            "none of the Falco rules the case exercises applies to this unprivileged pod on the pod network; its image `nginx` has no tag, which Vigil's low-level image-pinning record notes (Falco's rules do not look at tags)",
+        );
+    }
     if overrides.contains(&"trust_nginx_container.yaml") {
         return Some(
             "the case adds nginx to Falco's trusted images; the pod is privileged / host-mounted / on the host network all the same, which is what the Vigil rule reports (Vigil has no site image allow list)",
@@ -570,6 +579,7 @@ fn falco_k8s_audit_cases_flagged() {
     let mut flagged_negatives = Vec::new();
     let mut unexplained = Vec::new();
     let mut other_suite = Vec::new();
+    let (mut other_positives, mut other_flagged) = (0, 0);
     for c in &cases {
         let f = c["trace_file"].as_str().unwrap();
         let file = f.rsplit('/').next().unwrap();
@@ -585,6 +595,10 @@ fn falco_k8s_audit_cases_flagged() {
             // The cloudtrail plugin cases hold CloudTrail events, out of a Kubernetes
             // rule's reach; reported with what the CloudTrail rules make of them.
             let ct: Vec<String> = rules.iter().map(|&r| label(&plan, r)).collect();
+            if c["detect"] == true {
+                other_positives += 1;
+                other_flagged += usize::from(!ct.is_empty());
+            }
             other_suite.push(format!(
                 "{test} ({file}, detect={}, {kinds:?}): shipped CloudTrail rules {ct:?}",
                 c["detect"]
@@ -615,7 +629,8 @@ fn falco_k8s_audit_cases_flagged() {
                 lines.push(format!("{test}: Falco {expected:?} -> {names:?}"));
             }
         } else if !ours.is_empty() {
-            match negative_reason(test, &overrides) {
+            let titles: Vec<&str> = ours.iter().map(|&r| title(&plan, r)).collect();
+            match negative_reason(test, &overrides, &titles) {
                 Some(why) => flagged_negatives
                     .push(format!("{test} ({file}): {names:?}\n        why: {why}")),
                 None => unexplained.push(format!(
@@ -634,9 +649,7 @@ fn falco_k8s_audit_cases_flagged() {
         "falco k8s audit suite: {flagged} of {positives} positive cases flagged ({:.1}%), {flagged_medium} of them by a rule at medium or above",
         100.0 * flagged as f64 / positives as f64
     );
-    eprintln!(
-        "missed positives (Falco's image allow-list rule and a test of its own rule-language; the pod itself is an ordinary unprivileged nginx):"
-    );
+    eprintln!("missed positives ({}):", missed.len());
     for m in &missed {
         eprintln!("    {m}");
     }
@@ -644,14 +657,25 @@ fn falco_k8s_audit_cases_flagged() {
     for n in &flagged_negatives {
         eprintln!("    {n}");
     }
-    eprintln!("cloudtrail plugin suite (not Kubernetes audit, not counted):");
+    eprintln!(
+        "cloudtrail plugin suite (not Kubernetes audit; its positives are Falco's plugin demo rule on StartInstances, which no shipped rule treats as a finding):"
+    );
     for o in &other_suite {
         eprintln!("    {o}");
     }
-    assert_eq!(positives, 45);
+    let (all_flagged, all_positives) = (flagged + other_flagged, positives + other_positives);
+    eprintln!(
+        "falco test labels, every positive case (Kubernetes audit and cloudtrail plugin): {all_flagged} of {all_positives} flagged ({:.1}%)",
+        100.0 * all_flagged as f64 / all_positives as f64
+    );
+    assert_eq!((positives, other_positives), (45, 2));
     assert!(
         flagged * 10 >= positives * 9,
-        "{flagged} of {positives} positives flagged, below 90%"
+        "{flagged} of {positives} Kubernetes positives flagged, below 90%"
+    );
+    assert!(
+        all_flagged * 10 >= all_positives * 9,
+        "{all_flagged} of {all_positives} positives flagged, below 90%"
     );
     assert!(
         unexplained.is_empty(),
@@ -1211,6 +1235,17 @@ fn near_misses_are_not_flagged_and_their_positive_twins_are() {
          }),
         ("Pod Mounts a Sensitive Host Path", false, "/var/log",
          k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "c", "image": "x"}], "volumes": [{"name": "v", "hostPath": {"path": "/var/log"}}]})))),
+        ("Container Image Not Pinned to a Version", false, "tagged image on a registry with a port",
+         k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "c", "image": "registry.internal:5000/team/app:1.4.2"}]})))),
+        ("Container Image Not Pinned to a Version", false, "latest tag pinned by digest",
+         k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "c", "image": "nginx:latest@sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31"}]})))),
+        ("Container Image Not Pinned to a Version", true, "registry with a port, no tag",
+         k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "c", "image": "registry.internal:5000/team/app"}]})))),
+        ("Container Image Not Pinned to a Version", true, "second container on :latest",
+         k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "a", "image": "nginx:1.25.3"}, {"name": "b", "image": "mysql:latest"}]})))),
+        ("Container Image Not Pinned to a Version", true, "Deployment template with a bare name",
+         k8s("create", "alice", "10.0.0.5", serde_json::json!({"resource": "deployments", "namespace": "default", "apiGroup": "apps"}),
+             serde_json::json!({"requestObject": {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}}))),
         ("Pod Mounts a Sensitive Host Path", true, "docker socket",
          k8s("create", "alice", "10.0.0.5", pod_object("default"), pod_spec(serde_json::json!({"containers": [{"name": "c", "image": "x"}], "volumes": [{"name": "v", "hostPath": {"path": "/var/run/docker.sock"}}]})))),
         ("Service Account Token Used From Outside the Cluster Network", false, "pod address",

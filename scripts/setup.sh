@@ -2,7 +2,9 @@
 # Installs what building and testing Vigil needs on a fresh Debian machine, skipping
 # what is already there. Safe to run repeatedly.
 #   scripts/setup.sh          build dependencies only (for `vigil demo`)
-#   scripts/setup.sh --test   also the test tools (pyarrow, duckdb for independent checks)
+#   scripts/setup.sh --test   also the test tools: pyarrow and duckdb (independent readers
+#                             of our Parquet), moto's S3 server and boto3 (the AWS API
+#                             emulator the object-storage tests run against)
 set -euo pipefail
 
 need_apt=()
@@ -22,5 +24,11 @@ if [ "${1:-}" = "--test" ]; then
     echo "setup: installing pyarrow and duckdb (pip) for the independent-reader tests" >&2
     python3 -m pip install -q --disable-pip-version-check 'pyarrow>=15' 'duckdb>=1.1' 2>&1 | grep -v 'Running pip as the' >&2 || true
     python3 -c 'import pyarrow, duckdb'
+  fi
+  if ! command -v moto_server >/dev/null || ! python3 -c 'import boto3, moto.server' 2>/dev/null; then
+    echo "setup: installing moto[server] (pip): the AWS API emulator for the S3 tests" >&2
+    python3 -m pip install -q --disable-pip-version-check 'moto[server]>=5' 2>&1 | grep -v 'Running pip as the' >&2 || true
+    python3 -c 'import boto3, moto.server'
+    command -v moto_server >/dev/null
   fi
 fi

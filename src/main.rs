@@ -1,5 +1,5 @@
-//! The `vigil` command: ingest security logs into Arrow/Parquet, and (as later stages
-//! land) detect, store, query and respond.
+//! The `vigil` command: ingest security logs into Arrow, detect with Sigma rules, store
+//! events and findings, query and search them (and, as later stages land, respond).
 
 mod cli;
 mod output;
@@ -20,8 +20,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Parse CloudTrail, VPC flow logs, Kubernetes audit events and Falco alerts into
-    /// Arrow, optionally writing Parquet.
+    /// Arrow; load them (and, with --detect, findings) into a store with --data DIR, or
+    /// write Parquet files with --out DIR.
     Ingest(cli::ingest::IngestArgs),
+    /// SQL over a store (read-only): tables cloudtrail, vpcflow, k8s_audit, falco,
+    /// findings, audit; full-text search('table', 'query') as a table function.
+    Query(cli::store::QueryArgs),
+    /// Full-text search over a store, newest first, with each hit's event.
+    Search(cli::store::SearchArgs),
+    /// Check a store's tamper-evident manifest chain and every sealed file's hash; exit 1
+    /// naming the first segment that does not match.
+    Verify(cli::store::VerifyArgs),
+    /// Apply a store's retention setting now (remove expired segments, audited).
+    Retention(cli::store::RetentionArgs),
     /// Run Sigma detection and correlation rules over logs; findings as JSON lines on
     /// stdout.
     Detect(cli::detect::DetectArgs),
@@ -45,6 +56,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => cli::ingest::run(args),
         Command::Detect(args) => cli::detect::run(args),
+        Command::Query(args) => cli::store::query(args),
+        Command::Search(args) => cli::store::search(args),
+        Command::Verify(args) => cli::store::verify(args),
+        Command::Retention(args) => cli::store::retention(args),
         Command::Rules(cmd) => cli::rules::run(cmd),
         Command::Demo(args) => cli::demo::run(args),
     };

@@ -98,6 +98,16 @@ impl DeadLetterOut {
         Ok(Self::File(path.to_path_buf(), BufWriter::new(f)))
     }
 
+    /// A dead-letter file at `path`, appended to (created if absent).
+    pub fn append(path: &Path) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Self::File(path.to_path_buf(), BufWriter::new(f)))
+    }
+
     /// Writes one dead letter.
     pub fn write(&mut self, dl: &DeadLetter) -> Result<()> {
         match self {

@@ -1,6 +1,7 @@
 //! `vigil demo`: Vigil's main job on an embedded default — generate a realistic
-//! dataset with the built-in generator (with a planted attack story), ingest it into
-//! Parquet, run the shipped detection pack over it, and print what was found.
+//! dataset with the built-in generator (with a planted attack story), ingest it, run the
+//! shipped detection pack over it, load events and findings into a store, verify the
+//! store and query it, and print what was found.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,7 +18,7 @@ use vigil_ingest::{Format, input};
 use crate::cli::detect::report_detection;
 use crate::cli::ingest::{decoder_config, default_threads, exit_code, report};
 use crate::cli::rules::RuleArgs;
-use crate::output::{DeadLetterOut, ParquetOut};
+use crate::output::DeadLetterOut;
 use crate::pipeline::{self, Msg};
 
 /// Arguments of `vigil demo`.
@@ -70,7 +71,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let plan = engine.plan().clone();
     let mut detector = engine.detector();
     let out = dir.join("out");
-    let mut parquet = ParquetOut::new(&out)?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let store_dir = dir.join("store");
+    let rt = crate::cli::store::runtime()?;
+    let mut store = rt
+        .block_on(vigil_store::Store::open(&store_dir))
+        .with_context(|| format!("cannot open the store in {}", store_dir.display()))?;
     let mut dead = DeadLetterOut::file(&out.join("dead-letter.ndjson"))?;
     let findings_path = out.join("findings.ndjson");
     let mut findings_file = std::io::BufWriter::new(
@@ -94,22 +100,26 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             match msg {
                 Msg::Flush(f, hits) => {
                     for b in &f.batches {
-                        parquet.write(b)?;
+                        rt.block_on(store.append(vigil_store::tables::of_kind(b.kind), &b.batch))?;
                     }
-                    all.extend(detector.push(hits));
+                    let found = detector.push(hits);
+                    rt.block_on(store.append_findings(&found))?;
+                    all.extend(found);
                 }
                 Msg::Dead(dl) => dead.write(&dl)?,
             }
             Ok(())
         },
     )?;
-    all.extend(detector.finish());
+    let found = detector.finish();
+    rt.block_on(store.append_findings(&found))?;
+    all.extend(found);
+    let sealed = rt.block_on(store.close())?;
     for f in &all {
         serde_json::to_writer(&mut findings_file, f)?;
         findings_file.write_all(b"\n")?;
     }
     findings_file.flush()?;
-    let written = parquet.close()?;
     dead.close()?;
     report(&summary, args.stats_json);
     let mut levels: BTreeMap<vigil_detect::rule::Level, u64> = BTreeMap::new();
@@ -145,11 +155,48 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         scenarios.join(", "),
         findings_path.display()
     );
-    for p in &written {
-        eprintln!("vigil demo: wrote {}", p.display());
+    let store_summary = rt.block_on(store_report(&store_dir))?;
+    eprintln!("{store_summary}");
+    if let Some(e) = sealed {
+        eprintln!(
+            "vigil demo: store in {} sealed (manifest entry {}, chain head {})",
+            store_dir.display(),
+            e.seq,
+            e.hash
+        );
     }
-    if args.dir.is_none() {
+    if args.dir.is_some() {
+        let d = store_dir.display();
+        eprintln!("vigil demo: explore it:");
+        eprintln!(
+            "  vigil query --data {d} \"SELECT rule_title, level, count(*) AS n FROM findings GROUP BY 1, 2 ORDER BY n DESC\""
+        );
+        eprintln!("  vigil search --data {d} --limit 5 'errorCode:AccessDenied'");
+        eprintln!("  vigil verify --data {d}");
+    } else {
         eprintln!("vigil demo: (temporary directory removed; pass --dir to keep the data)");
     }
     Ok(exit_code(&summary))
+}
+
+/// Verifies the store and runs an analyst query over it; returns the text to print.
+async fn store_report(dir: &std::path::Path) -> Result<String> {
+    use std::sync::Arc;
+    let snap = Arc::new(vigil_store::reader::Snapshot::load(dir).await?);
+    let report = vigil_store::manifest::verify(&snap.backend, None).await?;
+    let session = vigil_store::query::QuerySession::new(snap)?;
+    let sql = "SELECT table_name, n FROM (SELECT 'cloudtrail' AS table_name, count(*) AS n FROM cloudtrail UNION ALL SELECT 'vpcflow', count(*) FROM vpcflow UNION ALL SELECT 'k8s_audit', count(*) FROM k8s_audit UNION ALL SELECT 'falco', count(*) FROM falco UNION ALL SELECT 'findings', count(*) FROM findings) ORDER BY table_name";
+    let counts = session.collect(sql).await?;
+    let top = session
+        .collect("SELECT userIdentity.arn AS principal, errorCode, count(*) AS n FROM cloudtrail WHERE errorCode IS NOT NULL GROUP BY 1, 2 ORDER BY n DESC LIMIT 5")
+        .await?;
+    let opts = arrow::util::display::FormatOptions::default();
+    Ok(format!(
+        "vigil demo: store verified ({} segments, {} files hashed): {}\nvigil demo: rows per table (vigil query):\n{}\nvigil demo: most frequent failed calls by principal:\n{}",
+        report.segments,
+        report.files,
+        if report.ok() { "OK" } else { "FAILED" },
+        arrow::util::pretty::pretty_format_batches_with_options(&counts, &opts)?,
+        arrow::util::pretty::pretty_format_batches_with_options(&top, &opts)?,
+    ))
 }

@@ -9,6 +9,7 @@ use clap::Args;
 use vigil_ingest::vpcflow::FlowFormat;
 use vigil_ingest::{DecoderConfig, Format, SourceKind, input};
 
+use crate::cli::rules::RuleArgs;
 use crate::output::{DeadLetterOut, ParquetOut};
 use crate::pipeline::{self, Msg, Summary};
 
@@ -20,8 +21,19 @@ pub struct IngestArgs {
     #[arg(long, default_value = "auto")]
     pub format: Format,
     /// Write DIR/<source>.parquet per source type and DIR/dead-letter.ndjson.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "data")]
     pub out: Option<PathBuf>,
+    /// Append the events to the Vigil store in DIR (created if needed): stored once per
+    /// event id, durable when acknowledged, sealed when the command ends. Dead letters go
+    /// to DIR/dead-letter.ndjson unless --dead-letter says otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// With --data: also run the detection rules (the shipped pack, or --rules) and store
+    /// their findings in the `findings` table.
+    #[arg(long, requires = "data")]
+    pub detect: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Decoding threads (inputs are spread over them, one input per thread at a time).
     #[arg(long, default_value_t = default_threads())]
     pub threads: usize,
@@ -80,6 +92,16 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     let inputs = input::expand(&args.inputs)?;
     if inputs.is_empty() {
         bail!("no input files found in {:?}", args.inputs);
+    }
+    if !args.detect
+        && (!args.rules.rules.is_empty()
+            || !args.rules.placeholders.is_empty()
+            || !args.rules.suppress.is_empty())
+    {
+        bail!("--rules, --placeholder and --suppress only apply with --detect");
+    }
+    if args.data.is_some() {
+        return crate::cli::store::ingest(&args, &cfg, inputs);
     }
     let mut parquet = args.out.as_deref().map(ParquetOut::new).transpose()?;
     let dl_path = args

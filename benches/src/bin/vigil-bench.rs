@@ -17,6 +17,7 @@ use vigil_bench::generate::{self, CloudTrailForm, FlowForm, GenConfig};
 use vigil_ingest::{DeadLetter, DecoderConfig, Flush, Sink};
 
 mod detect;
+mod store;
 
 #[derive(Debug, Parser)]
 #[command(name = "vigil-bench", about = "Vigil benchmark harness")]
@@ -61,6 +62,26 @@ enum Cmd {
         #[arg(long, default_value_t = 20.0)]
         rsigma_budget: f64,
     },
+    /// The store: indexing MB/s per core (events in, segments sealed), bytes stored per
+    /// raw byte, analyst query latency vs DuckDB over the same Parquet files, full-text
+    /// search latency (p50/p99).
+    Store {
+        /// CloudTrail events to generate and load.
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        /// Where the generated input and the store are kept.
+        #[arg(long, default_value = "target/bench-data")]
+        data: PathBuf,
+        /// Reuse a store loaded by an earlier run (skips the indexing measurement).
+        #[arg(long)]
+        reuse: bool,
+        /// Runs per query (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Full-text searches to time.
+        #[arg(long, default_value_t = 300)]
+        searches: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -77,6 +98,13 @@ fn main() -> Result<()> {
             scale,
             rsigma_budget,
         } => detect::run(events, sigma, &scale, rsigma_budget),
+        Cmd::Store {
+            events,
+            data,
+            reuse,
+            reps,
+            searches,
+        } => store::run(events, &data, reuse, reps.max(1), searches),
     }
 }
 

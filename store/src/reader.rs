@@ -1,0 +1,176 @@
+//! A read-only view of the store for queries, search and verification: the manifest, the
+//! live files, and the open segment read from the write-ahead log. It takes no lock, so
+//! analysts can query while a writer appends.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+
+use crate::backend::Backend;
+use crate::error::io;
+use crate::index::{self, Hit};
+use crate::manifest::{self, Entry, EntryKind, FileMeta};
+use crate::settings::{self, Settings};
+use crate::store::{WAL_FILE, live_segments};
+use crate::{Result, StoreError};
+
+/// What a reader sees of the store at one moment.
+pub struct Snapshot {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Its settings.
+    pub settings: Settings,
+    /// Where sealed files are.
+    pub backend: Backend,
+    /// The manifest, oldest first.
+    pub entries: Vec<Entry>,
+    /// Rows of the open (not yet sealed) segment, per table.
+    pub open: BTreeMap<String, Vec<RecordBatch>>,
+}
+
+impl Snapshot {
+    /// Loads the view of the store in `dir`; an error if `dir` is not a store.
+    pub async fn load(dir: &Path) -> Result<Self> {
+        if !dir.join(settings::FILE).exists() {
+            return Err(StoreError::Corrupt {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "not a Vigil store (no {}); create one with `vigil ingest --data {} INPUT...`",
+                    settings::FILE,
+                    dir.display()
+                ),
+            });
+        }
+        let settings = Settings::load(dir)?;
+        let backend = crate::store::backend(dir, &settings)?;
+        // The log first, then the manifest: a seal in between then shows up in the
+        // manifest and the log's rows are skipped, rather than being missed.
+        let wal_path = dir.join(WAL_FILE);
+        let rec = if wal_path.exists() {
+            Some(crate::wal::recover(&wal_path)?)
+        } else {
+            None
+        };
+        let entries = manifest::read_all(&backend).await?;
+        let mut open: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+        if let Some(rec) = rec
+            && !entries
+                .iter()
+                .any(|e| matches!(&e.kind, EntryKind::Segment { id, .. } if *id == rec.segment))
+        {
+            for (t, b) in rec.records {
+                open.entry(t).or_default().push(b);
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            settings,
+            backend,
+            entries,
+            open,
+        })
+    }
+
+    /// The live Parquet files of `table`.
+    pub fn files(&self, table: &str) -> Vec<FileMeta> {
+        manifest::live_files(&self.entries)
+            .remove(table)
+            .unwrap_or_default()
+    }
+
+    /// Live segments with their entry, oldest first.
+    pub fn segments(&self) -> Vec<(&str, &[FileMeta])> {
+        let live = live_segments(&self.entries);
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Segment { id, files, .. } if live.contains(id) => {
+                    Some((id.as_str(), files.as_slice()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The local directory holding `segment`'s index; for an object store backend, a
+    /// cache under the data directory, filled (and checked against the manifest's hashes)
+    /// on first use.
+    async fn index_dir(&self, segment: &str, files: &[FileMeta]) -> Result<PathBuf> {
+        match &self.backend {
+            Backend::Local { root } => Ok(root.join(format!("index/{segment}"))),
+            Backend::Object { .. } => {
+                let dir = self.dir.join("cache").join(format!("index/{segment}"));
+                let done = dir.join(".complete");
+                if done.exists() {
+                    return Ok(dir);
+                }
+                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+                for f in files.iter().filter(|f| f.path.starts_with("index/")) {
+                    let bytes = self.backend.get(&f.path).await?;
+                    if manifest::sha256_hex(&bytes) != f.sha256 {
+                        return Err(StoreError::Corrupt {
+                            path: f.path.clone().into(),
+                            reason:
+                                "does not match the SHA-256 in the manifest; run `vigil verify`"
+                                    .into(),
+                        });
+                    }
+                    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+                    let p = dir.join(name);
+                    std::fs::write(&p, &bytes).map_err(io("cannot write", &p))?;
+                }
+                std::fs::write(&done, b"").map_err(io("cannot write", &done))?;
+                Ok(dir)
+            }
+        }
+    }
+
+    /// Full-text search over every live segment and the open one: newest first, at most
+    /// `limit` hits, optionally only one table and events at or after `since_us`.
+    pub async fn search(
+        &self,
+        query: &str,
+        table: Option<&str>,
+        since_us: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        if let Some(t) = table {
+            crate::tables::schema(t)?;
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for (seg, files) in self.segments() {
+            let parquet = files.iter().filter(|f| {
+                f.table.is_some() && table.is_none_or(|t| f.table.as_deref() == Some(t))
+            });
+            let newest = parquet.clone().filter_map(|f| f.max_time).max();
+            if parquet.clone().next().is_none() {
+                continue;
+            }
+            // Segments entirely before `since` cannot match (rows without a time are only
+            // found without --since).
+            if let (Some(s), Some(n)) = (since_us, newest)
+                && n < s
+            {
+                continue;
+            }
+            let dir = self.index_dir(seg, files).await?;
+            let idx = index::open(&dir)?;
+            hits.extend(
+                index::search(&idx, query, table, since_us, limit)?
+                    .into_iter()
+                    .map(|mut h| {
+                        h.segment = seg.to_string();
+                        h
+                    }),
+            );
+        }
+        if !self.open.is_empty() {
+            let idx = index::build_in_ram(&self.open)?;
+            hits.extend(index::search(&idx, query, table, since_us, limit)?);
+        }
+        hits.sort_by(|a, b| b.time_us.cmp(&a.time_us).then_with(|| a.uid.cmp(&b.uid)));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}

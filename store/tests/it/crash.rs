@@ -151,9 +151,9 @@ fn acknowledged_appends_survive_sigkill() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<String>();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
-            let mut open = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 // The test harness may print its own text before ours on a line.
@@ -164,19 +164,20 @@ fn acknowledged_appends_survive_sigkill() {
                         hi.trim().parse::<u64>().unwrap(),
                     ));
                 } else if let Some(at) = line.find("OPEN ") {
-                    open = Some(line[at..].to_string());
+                    let _ = opened_tx.send(line[at..].to_string());
                 }
             }
-            (acks, open)
+            acks
         });
-        // Kill after a random time once the child is writing: anywhere in an append, a
-        // seal, or the log rotation.
-        std::thread::sleep(Duration::from_millis(rng.u64(300..2500)));
+        // Kill at a random time once the child has opened the store and is writing:
+        // anywhere in an append, a seal, or the log rotation.
+        let open = opened_rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("round {round}: the child never opened the store"));
+        std::thread::sleep(Duration::from_millis(rng.u64(50..2000)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let (acks, open) = reader.join().unwrap();
-        let open =
-            open.unwrap_or_else(|| panic!("round {round}: the child never opened the store"));
+        let acks = reader.join().unwrap();
         for part in open.split_whitespace() {
             if let Some(v) = part.strip_prefix("torn=") {
                 recovered_torn += v.parse::<u64>().unwrap();

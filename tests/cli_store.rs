@@ -296,13 +296,13 @@ fn generated_cloudtrail(path: &Path, n: usize, seed: u64) {
 fn kill_9_while_loading_then_rerun_stores_every_event_once() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("ct.ndjson");
-    let events = 40_000;
+    let events = 15_000;
     generated_cloudtrail(&input, events, 11);
-    for (round, kill_after_ms) in [700u64, 1500, 2600].into_iter().enumerate() {
+    for (round, kill_after_ms) in [500u64, 1000, 1800].into_iter().enumerate() {
         let data = tmp.path().join(format!("store-{round}"));
         std::fs::create_dir_all(&data).unwrap();
         // Small segments, so that the kill often lands in a seal.
-        std::fs::write(data.join("store.yaml"), "seal_rows: 4000\n").unwrap();
+        std::fs::write(data.join("store.yaml"), "seal_rows: 2000\n").unwrap();
         let mut child = vigil_cmd(&["ingest", "--data", d(&data), "--threads", "1", d(&input)])
             .stderr(Stdio::null())
             .spawn()

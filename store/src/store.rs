@@ -113,6 +113,7 @@ pub struct Store {
     last_retention: Option<Instant>,
     recovery: Recovery,
     removed: Vec<String>,
+    seal_retry_at: Option<Instant>,
 }
 
 impl Store {
@@ -197,6 +198,7 @@ impl Store {
             last_retention: None,
             recovery,
             removed: Vec::new(),
+            seal_retry_at: None,
         };
         for (table, batches) in open {
             for b in batches {
@@ -257,13 +259,24 @@ impl Store {
 
     /// Appends rows of `table`. Rows whose id the store already holds (sealed, open, or
     /// earlier in this batch) are skipped. When this returns, the stored rows are in the
-    /// write-ahead log (synced per the fsync setting): they survive a crash. May seal the
-    /// open segment when it is full.
+    /// write-ahead log (synced per the fsync setting): they survive a crash. Seals the
+    /// open segment when it is full; a failed seal is logged and retried 30 s later (the
+    /// rows stay in the log), and [`Store::close`] reports it.
     pub async fn append(&mut self, table: &str, batch: &RecordBatch) -> Result<Appended> {
         let out = self.append_rows(table, batch)?;
-        if self.open_rows >= self.settings.seal_rows || self.open_bytes >= self.settings.seal_bytes
-        {
-            self.seal().await?;
+        let full = self.open_rows >= self.settings.seal_rows
+            || self.open_bytes >= self.settings.seal_bytes;
+        if full && self.seal_retry_at.is_none_or(|t| Instant::now() >= t) {
+            // The rows are acknowledged (in the log) whatever happens to the seal: a seal
+            // that fails (disk full, S3 unreachable) is retried later, and the log keeps
+            // them meanwhile.
+            match self.seal().await {
+                Ok(_) => self.seal_retry_at = None,
+                Err(e) => {
+                    tracing::error!(error = %e, "sealing the open segment failed; appends continue in the write-ahead log, retrying in 30s");
+                    self.seal_retry_at = Some(Instant::now() + std::time::Duration::from_secs(30));
+                }
+            }
         }
         Ok(out)
     }
@@ -618,6 +631,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Runs what is due on a schedule: retention when its interval has passed. A
+    /// long-running writer calls this periodically (appends and seals call it too).
+    pub async fn tick(&mut self) -> Result<()> {
+        self.maybe_retention().await
     }
 
     /// Seals what is open and releases the store.

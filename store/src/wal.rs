@@ -39,6 +39,8 @@ pub struct WalWriter {
     file: File,
     path: PathBuf,
     fsync: Fsync,
+    /// Length of the log's complete records (where the next one starts).
+    len: u64,
 }
 
 impl WalWriter {
@@ -48,7 +50,8 @@ impl WalWriter {
     pub fn create(path: &Path, segment: &str, fsync: Fsync) -> Result<Self> {
         let tmp = path.with_extension("wal-new");
         let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
-        file.write_all(format!("{MAGIC}{segment}\n").as_bytes())
+        let header = format!("{MAGIC}{segment}\n");
+        file.write_all(header.as_bytes())
             .map_err(io("cannot write", &tmp))?;
         file.sync_all().map_err(io("cannot sync", &tmp))?;
         std::fs::rename(&tmp, path).map_err(io("cannot rename into", path))?;
@@ -62,6 +65,7 @@ impl WalWriter {
             file,
             path: path.to_path_buf(),
             fsync,
+            len: header.len() as u64,
         })
     }
 
@@ -79,6 +83,7 @@ impl WalWriter {
             file,
             path: path.to_path_buf(),
             fsync,
+            len: valid_len,
         };
         use std::io::Seek;
         w.file
@@ -97,18 +102,34 @@ impl WalWriter {
             w.write(batch)?;
             w.finish()?;
         }
+        let len = u32::try_from(payload.len()).map_err(|_| StoreError::Schema {
+            table: table.to_string(),
+            reason: format!(
+                "a batch of {} bytes is too large for one log record (4 GiB); use smaller batches",
+                payload.len()
+            ),
+        })?;
         let mut rec = Vec::with_capacity(8 + payload.len());
-        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&len.to_le_bytes());
         rec.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         rec.extend_from_slice(&payload);
-        self.file
-            .write_all(&rec)
-            .map_err(io("cannot write", &self.path))?;
-        if self.fsync == Fsync::Always {
-            self.file
-                .sync_data()
-                .map_err(io("cannot sync", &self.path))?;
+        let written = self.file.write_all(&rec).and_then(|()| match self.fsync {
+            Fsync::Always => self.file.sync_data(),
+            Fsync::Never => Ok(()),
+        });
+        if let Err(e) = written {
+            // Not acknowledged: cut the partial record so that later appends are not
+            // hidden behind it at recovery.
+            use std::io::Seek;
+            let _ = self.file.set_len(self.len);
+            let _ = self.file.seek(std::io::SeekFrom::Start(self.len));
+            return Err(StoreError::Io {
+                action: "cannot append to",
+                path: self.path.clone(),
+                source: e,
+            });
         }
+        self.len += rec.len() as u64;
         Ok(())
     }
 }

@@ -22,9 +22,7 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
-use tantivy::tokenizer::{
-    LowerCaser, RawTokenizer, RemoveLongFilter, StopWordFilter, TextAnalyzer,
-};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer};
 
 use crate::tokenizer::LogTokenizer;
 use tantivy::{Index, TantivyDocument};
@@ -253,23 +251,11 @@ const STRUCTURAL_KEYS: &[&str] = &[
     "withdecryption",
 ];
 
-/// Longest word indexed (longer ones are tokens, signatures, base64 blobs).
-const MAX_WORD: usize = 64;
-
 /// Registers the analyzers the index's fields name. Must be called on every opened index
 /// (tantivy does not persist analyzers).
 fn register_tokenizers(index: &Index) {
-    let raw = TextAnalyzer::builder(LogTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_WORD))
-        .filter(LowerCaser)
-        .filter(StopWordFilter::remove(
-            STRUCTURAL_KEYS.iter().map(|s| s.to_string()),
-        ))
-        .build();
-    let words = TextAnalyzer::builder(LogTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_WORD))
-        .filter(LowerCaser)
-        .build();
+    let raw = TextAnalyzer::builder(LogTokenizer::with_stop_words(STRUCTURAL_KEYS)).build();
+    let words = TextAnalyzer::builder(LogTokenizer::default()).build();
     let keyword = TextAnalyzer::builder(RawTokenizer::default())
         .filter(RemoveLongFilter::limit(1024))
         .filter(LowerCaser)
@@ -320,7 +306,8 @@ pub fn is_transient(name: &str) -> bool {
 pub fn index_schema() -> Schema {
     let mut b = Schema::builder();
     b.add_text_field("table", STRING | STORED);
-    b.add_text_field("uid", STRING | STORED);
+    // Stored to name the hit; not searched, so not indexed (a unique term per row).
+    b.add_text_field("uid", STORED);
     b.add_i64_field("time", INDEXED | FAST);
     for f in text_field_names() {
         b.add_text_field(f, field_options(f));
@@ -374,7 +361,7 @@ pub fn build_in_ram(tables: &BTreeMap<String, Vec<RecordBatch>>) -> Result<Index
 
 fn fill(index: &Index, tables: &BTreeMap<String, Vec<RecordBatch>>) -> Result<()> {
     let schema = index.schema();
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64 << 20)?;
+    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 256 << 20)?;
     let f = |n: &str| -> Field { schema.get_field(n).expect("field in the index schema") };
     let (table_f, uid_f, time_f) = (f("table"), f("uid"), f("time"));
     for (table, batches) in tables {

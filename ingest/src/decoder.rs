@@ -269,6 +269,30 @@ struct Core<'a> {
     envelope_flow_format: FlowFormat,
     warned_unknown_fields: bool,
     stats: DecodeStats,
+    /// Record lines of the text block being decoded, waiting for the flow builder.
+    flow_run: FlowRun,
+    /// Lines the flow builder rejected (reused).
+    flow_rejected: Vec<(usize, String)>,
+}
+
+/// A run of VPC flow record lines of one text block, all under the current format.
+#[derive(Default)]
+struct FlowRun {
+    /// Each line's span in the block, without its line ending.
+    spans: Vec<(usize, usize)>,
+    /// Each line's number, and where in the block the next line starts.
+    ends: Vec<(u64, usize)>,
+}
+
+impl FlowRun {
+    /// Lines collected before they are handed to the builder (so that they are still in
+    /// cache when it reads them).
+    const MAX_LINES: usize = 1024;
+
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.ends.clear();
+    }
 }
 
 struct Parser {
@@ -422,6 +446,8 @@ impl<'a, R: Read> Decoder<'a, R> {
                 flow_format,
                 warned_unknown_fields: false,
                 stats: DecodeStats::default(),
+                flow_run: FlowRun::default(),
+                flow_rejected: Vec::new(),
             },
         }
     }
@@ -1218,10 +1244,16 @@ impl Core<'_> {
     }
 
     /// A block of complete text lines (each ending in `\n`), starting at absolute
-    /// `offset` on line `line`: VPC flow log headers and records, decoded in one loop.
-    /// Stops before a line that starts a JSON value. Returns the bytes and lines
-    /// consumed; `(0, 0)` when the block is not valid UTF-8 (the caller then goes line
-    /// by line and reports the bad line).
+    /// `offset` on line `line`: VPC flow log headers and records. Stops before a line
+    /// that starts a JSON value. Returns the bytes and lines consumed; `(0, 0)` when the
+    /// block is not valid UTF-8 (the caller then goes line by line and reports the bad
+    /// line).
+    ///
+    /// Record lines are collected and handed to the flow builder a run at a time (see
+    /// [`vpcflow::Builder::append_lines`]); a header line, a JSON line and the end of the
+    /// block end a run. Rows, dead letters (their order, lines, offsets and reasons) and
+    /// flushes (where they fall, and their checkpoints) are exactly those of decoding the
+    /// lines one at a time.
     fn text_block(&mut self, block: &[u8], offset: u64, line: u64) -> Result<(usize, u64)> {
         let Ok(text) = std::str::from_utf8(block) else {
             return Ok((0, 0));
@@ -1229,23 +1261,36 @@ impl Core<'_> {
         let mut used = 0usize;
         let mut lines = 0u64;
         let accepts = self.cfg.format.accepts(SourceKind::VpcFlow);
-        let ctx = RowCtx::default();
-        for raw_line in text.split_inclusive('\n') {
-            let rec = raw_line.trim_end_matches(['\n', '\r']);
+        let mut run = std::mem::take(&mut self.flow_run);
+        run.clear();
+        let mut newlines = memchr::memchr_iter(b'\n', block);
+        while used < block.len() {
+            let start = used;
+            let next = newlines.next().map_or(block.len(), |k| k + 1);
+            let mut end = next;
+            while end > start && matches!(block[end - 1], b'\n' | b'\r') {
+                end -= 1;
+            }
+            // `start` and `end` are next to ASCII bytes (or the block's ends): char
+            // boundaries of `text`.
+            let rec = &text[start..end];
             let first = rec.as_bytes().first().copied();
             if matches!(first, Some(b'{' | b'[')) {
                 break;
             }
-            let here = offset + used as u64;
+            let here = offset + start as u64;
             let line_no = line + lines;
-            used += raw_line.len();
+            used = next;
             lines += 1;
-            if rec.trim().is_empty() {
+            if !first.is_some_and(|c| c.is_ascii_alphanumeric()) && rec.trim().is_empty() {
                 continue;
             }
             if first.is_some_and(|c| c.is_ascii_lowercase())
                 && let Some(fmt) = FlowFormat::from_header(rec, line_no)
             {
+                let done = self.flow_lines(text, &mut run, offset);
+                run.clear();
+                done?;
                 match fmt {
                     Ok(f) => self.set_flow_format(f, line_no),
                     Err(reason) => self.reject_at(
@@ -1267,27 +1312,60 @@ impl Core<'_> {
                 )?;
                 continue;
             }
-            match self.vf.append(rec, &self.flow_format, &ctx) {
-                Ok(()) => {
-                    self.stats.events[SourceKind::VpcFlow.index()] += 1;
-                    if self.vf.len() >= self.cfg.batch_rows {
-                        self.maybe_flush(offset + used as u64)?;
-                    }
-                }
-                Err(reason) => {
-                    let reason = if rec.split_ascii_whitespace().count() < 4 {
-                        format!(
-                            "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
-                        )
-                    } else {
-                        reason
-                    };
-                    self.reject_at(line_no, here, reason, rec.as_bytes())?;
-                }
+            run.spans.push((start, end));
+            run.ends.push((line_no, next));
+            if run.spans.len() >= FlowRun::MAX_LINES {
+                let done = self.flow_lines(text, &mut run, offset);
+                run.clear();
+                done?;
             }
         }
+        let done = self.flow_lines(text, &mut run, offset);
+        run.clear();
+        self.flow_run = run;
+        done?;
         self.maybe_flush(offset + used as u64)?;
         Ok((used, lines))
+    }
+
+    /// Appends the record lines of `run` (spans in `text`, a block starting at absolute
+    /// `offset`) to the flow builder under the current format, reporting the rejected
+    /// ones and flushing whenever the batch fills up, right after the row that fills it.
+    fn flow_lines(&mut self, text: &str, run: &mut FlowRun, offset: u64) -> Result<()> {
+        let ctx = RowCtx::default();
+        let mut rejected = std::mem::take(&mut self.flow_rejected);
+        let mut i = 0;
+        let mut result = Ok(());
+        while i < run.spans.len() && result.is_ok() {
+            rejected.clear();
+            let done = self.vf.append_lines(
+                text,
+                &run.spans[i..],
+                &self.flow_format,
+                &ctx,
+                self.cfg.batch_rows,
+                &mut rejected,
+            );
+            self.stats.events[SourceKind::VpcFlow.index()] += done.rows as u64;
+            result = rejected.drain(..).try_for_each(|(j, reason)| {
+                let (a, b) = run.spans[i + j];
+                let rec = &text[a..b];
+                let reason = if rec.split_ascii_whitespace().count() < 4 {
+                    format!(
+                        "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
+                    )
+                } else {
+                    reason
+                };
+                self.reject_at(run.ends[i + j].0, offset + a as u64, reason, rec.as_bytes())
+            });
+            i += done.lines;
+            if done.full && result.is_ok() {
+                result = self.maybe_flush(offset + run.ends[i - 1].1 as u64);
+            }
+        }
+        self.flow_rejected = rejected;
+        result
     }
 
     fn set_flow_format(&mut self, fmt: FlowFormat, line: u64) {
@@ -1663,4 +1741,238 @@ fn key_list(obj: &simd_json::tape::Object<'_, '_>) -> String {
     let keys: Vec<&str> = obj.keys().take(12).collect();
     let more = if obj.len() > 12 { ", ..." } else { "" };
     format!("{}{more}", keys.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::vpcflow::legacy::{LegacyBuilder, strategies};
+
+    /// What a sink received, in order.
+    #[derive(Debug, PartialEq)]
+    enum Event {
+        Flush(Vec<(SourceKind, RecordBatch)>, Checkpoint),
+        Dead(DeadLetter),
+    }
+
+    #[derive(Default)]
+    struct Record(Vec<Event>);
+
+    impl Sink for Record {
+        fn flush(&mut self, f: Flush) -> Result<()> {
+            let batches = f.batches.into_iter().map(|b| (b.kind, b.batch)).collect();
+            self.0.push(Event::Flush(batches, f.checkpoint));
+            Ok(())
+        }
+        fn dead_letter(&mut self, d: DeadLetter) -> Result<()> {
+            self.0.push(Event::Dead(d));
+            Ok(())
+        }
+    }
+
+    /// What the decoder produced for `text` (text lines only, each ending with `\n`, the
+    /// first starting with a digit) before the block decoder: the line loop it replaced,
+    /// appending one record at a time to the row builder it replaced.
+    fn reference(text: &str, cfg: &DecoderConfig) -> Vec<Event> {
+        let mut vf = LegacyBuilder::new();
+        let mut format = cfg
+            .flow_format
+            .clone()
+            .unwrap_or_else(FlowFormat::default_v2);
+        let accepts = cfg.format.accepts(SourceKind::VpcFlow);
+        let mut out = vec![];
+        let (mut events, mut rejected) = (0u64, 0u64);
+        let flush = |vf: &mut LegacyBuilder, out: &mut Vec<Event>, offset, complete, counts| {
+            let (events, rejected) = counts;
+            let batches = if vf.len() > 0 {
+                vec![(SourceKind::VpcFlow, vf.finish().unwrap())]
+            } else {
+                vec![]
+            };
+            if !batches.is_empty() || complete {
+                out.push(Event::Flush(
+                    batches,
+                    Checkpoint {
+                        source: Arc::from("test"),
+                        offset,
+                        events,
+                        rejected,
+                        complete,
+                    },
+                ));
+            }
+        };
+        let dead = |line, offset, reason, record: &str| {
+            Event::Dead(DeadLetter {
+                source: "test".into(),
+                line,
+                offset,
+                reason,
+                record: record.to_string(),
+                truncated: false,
+            })
+        };
+        let mut used = 0usize;
+        for (line_no, raw_line) in (1u64..).zip(text.split_inclusive('\n')) {
+            let rec = raw_line.trim_end_matches(['\n', '\r']);
+            let here = used as u64;
+            used += raw_line.len();
+            if rec.trim().is_empty() {
+                continue;
+            }
+            if rec.as_bytes()[0].is_ascii_lowercase()
+                && let Some(f) = FlowFormat::from_header(rec, line_no)
+            {
+                match f {
+                    Ok(f) => format = f,
+                    Err(reason) => {
+                        rejected += 1;
+                        let reason = format!("{reason}; the previous format stays in use");
+                        out.push(dead(line_no, here, reason, rec));
+                    }
+                }
+                continue;
+            }
+            if !accepts {
+                rejected += 1;
+                let f = cfg.format;
+                let reason = format!("not a {f} record (a text line; --format is {f})");
+                out.push(dead(line_no, here, reason, rec));
+                continue;
+            }
+            match vf.append(rec, &format, &RowCtx::default()) {
+                Ok(()) => {
+                    events += 1;
+                    if vf.len() >= cfg.batch_rows {
+                        flush(&mut vf, &mut out, used as u64, false, (events, rejected));
+                    }
+                }
+                Err(reason) => {
+                    let reason = if rec.split_ascii_whitespace().count() < 4 {
+                        format!(
+                            "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
+                        )
+                    } else {
+                        reason
+                    };
+                    rejected += 1;
+                    out.push(dead(line_no, here, reason, rec));
+                }
+            }
+        }
+        if vf.len() >= cfg.batch_rows || vf.raw_bytes() >= cfg.batch_bytes {
+            flush(&mut vf, &mut out, used as u64, false, (events, rejected));
+        }
+        flush(
+            &mut vf,
+            &mut out,
+            text.len() as u64,
+            true,
+            (events, rejected),
+        );
+        out
+    }
+
+    /// The shared corpus (see `tests/common`), when present.
+    fn corpus() -> Option<std::path::PathBuf> {
+        let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::env::var_os("VIGIL_CORPUS")
+            .map(Into::into)
+            .into_iter()
+            .chain([
+                ws.join("../shared/corpus"),
+                ws.join("../../shared/corpus"),
+                "/work/shared/corpus".into(),
+            ])
+            .find(|p| p.is_dir())
+    }
+
+    /// The differential test below on the real flow logs of the corpus (AWS's examples,
+    /// the OpenTelemetry fixtures with ECS and Transit Gateway fields and bad field
+    /// counts, Loki's), concatenated, each also repeated into a long run of records so
+    /// that batches span many 64-row chunks, at several batch sizes.
+    #[test]
+    fn block_decoding_matches_the_line_loop_on_the_corpus() {
+        let Some(corpus) = corpus() else {
+            panic!("shared corpus not found: set VIGIL_CORPUS");
+        };
+        let dirs = [
+            "aws-vpc-flow-logs-docs/extracted",
+            "otel-contrib-awslogs-testdata/extension/encoding/awslogsencodingextension/internal/unmarshaler/vpc-flow-log/testdata",
+            "loki-lambda-promtail-testdata/extracted",
+        ];
+        let mut all = String::new();
+        let mut files = 0;
+        for dir in dirs {
+            let mut paths: Vec<_> = std::fs::read_dir(corpus.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "log"))
+                .filter(|p| dir.starts_with("loki") == p.ends_with("vpcflowlog.log"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let mut text = std::fs::read_to_string(&p).unwrap();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                let records: String = text
+                    .lines()
+                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                all.push_str(&text);
+                all.push_str(&records.repeat(300 / records.lines().count().max(1) + 1));
+                files += 1;
+            }
+        }
+        assert!(files >= 10, "only {files} flow log files found");
+        let text = all.trim_start();
+        // One read: the reference knows no reads.
+        assert!(text.len() < DecoderConfig::default().read_chunk);
+        for batch_rows in [1, 7, 64, 65, 1000, 8192] {
+            let cfg = DecoderConfig {
+                batch_rows,
+                ..DecoderConfig::default()
+            };
+            let mut got = Record::default();
+            decode_bytes(text.as_bytes(), "test", &cfg, &mut got).unwrap();
+            assert!(got.0.iter().any(|e| matches!(e, Event::Dead(_))));
+            assert_eq!(got.0, reference(text, &cfg), "batch_rows {batch_rows}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Differential test of the block decoding of flow log text against the line loop
+        /// and row builder it replaced: for random flow logs (headers, valid and bad
+        /// records, blank lines, `\r\n` endings), batch sizes, `--format` and
+        /// `--vpcflow-format`, the sink receives exactly the same batches, checkpoints and
+        /// dead letters (lines, offsets, reasons), in the same order.
+        #[test]
+        fn block_decoding_matches_the_line_loop(
+            text in strategies::text(),
+            batch_rows in 1usize..40,
+            batch_bytes in prop_oneof![Just(16usize << 20), 100usize..3000],
+            format in prop_oneof![
+                6 => Just(Format::Auto),
+                1 => Just(Format::Only(SourceKind::VpcFlow)),
+                1 => Just(Format::Only(SourceKind::CloudTrail)),
+            ],
+            flow_format in prop::option::weighted(0.2, strategies::header()),
+        ) {
+            let cfg = DecoderConfig {
+                format,
+                flow_format: flow_format.and_then(|h| FlowFormat::parse(&h).ok()),
+                batch_rows,
+                batch_bytes,
+                ..DecoderConfig::default()
+            };
+            let mut got = Record::default();
+            decode_bytes(text.as_bytes(), "test", &cfg, &mut got).unwrap();
+            prop_assert_eq!(got.0, reference(&text, &cfg));
+        }
+    }
 }

@@ -116,9 +116,7 @@ pub(crate) fn assemble(
     let mut columns: Vec<ArrayRef> = vec![
         common.time,
         Arc::new(Int32Array::from_value(uid, rows)),
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            name, rows,
-        ))),
+        Arc::new(StringArray::new_repeated(name, rows)),
         common.actor_user,
         common.src_ip,
         common.dst_ip,
@@ -149,11 +147,20 @@ pub fn content_hash(raw: &[u8]) -> String {
 
 /// [`content_hash`] written into `buf`, without allocating.
 pub fn content_hash_into<'b>(raw: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    /// The two lowercase hex digits of every byte.
+    const HEX_PAIRS: [[u8; 2]; 256] = {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [HEX[i >> 4], HEX[i & 15]];
+            i += 1;
+        }
+        t
+    };
     let h = xxhash_rust::xxh3::xxh3_128(raw).to_be_bytes();
-    for (i, b) in h.iter().enumerate() {
-        buf[2 * i] = HEX[(b >> 4) as usize];
-        buf[2 * i + 1] = HEX[(b & 15) as usize];
+    for (pair, b) in buf.chunks_exact_mut(2).zip(h) {
+        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
     }
     // Only ASCII hex digits were written.
     std::str::from_utf8(buf).unwrap_or_default()

@@ -425,10 +425,19 @@ pub fn open(dir: &Path) -> Result<Index> {
     Ok(index)
 }
 
-/// Searches one segment's index: newest first, at most `limit` hits, optionally only
+/// A reader of a sealed (immutable) index: reloaded never, so it watches no files.
+pub fn reader(index: &Index) -> Result<tantivy::IndexReader> {
+    Ok(index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()?)
+}
+
+/// Searches one segment's index through `reader` (one of `index`): newest first, at most `limit` hits, optionally only
 /// `table` and times `>= since_us`.
 pub fn search(
     index: &Index,
+    reader: &tantivy::IndexReader,
     query: &str,
     table: Option<&str>,
     since_us: Option<i64>,
@@ -439,7 +448,6 @@ pub fn search(
     use tantivy::schema::IndexRecordOption;
     use tantivy::{Order, Term};
     let schema = index.schema();
-    let reader = index.reader()?;
     let searcher = reader.searcher();
     let defaults: Vec<Field> = ["raw"]
         .iter()

@@ -2,8 +2,9 @@
 //! live files, and the open segment read from the write-ahead log. It takes no lock, so
 //! analysts can query while a writer appends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use arrow::array::RecordBatch;
 
@@ -27,6 +28,8 @@ pub struct Snapshot {
     pub entries: Vec<Entry>,
     /// Rows of the open (not yet sealed) segment, per table.
     pub open: BTreeMap<String, Vec<RecordBatch>>,
+    /// Indexes of sealed segments opened by searches on this snapshot.
+    indexes: Mutex<HashMap<String, (tantivy::Index, tantivy::IndexReader)>>,
 }
 
 impl Snapshot {
@@ -69,6 +72,7 @@ impl Snapshot {
             backend,
             entries,
             open,
+            indexes: Mutex::default(),
         })
     }
 
@@ -128,6 +132,12 @@ impl Snapshot {
 
     /// Full-text search over every live segment and the open one: newest first, at most
     /// `limit` hits, optionally only one table and events at or after `since_us`.
+    ///
+    /// Segments are searched newest first (by their files' latest event time), and the
+    /// search stops at the first segment whose latest event is older than the `limit`-th
+    /// hit found so far: nothing in it could make the list. A common term therefore
+    /// touches the newest segments only, whatever the store's size. Opened indexes are
+    /// kept for later searches on this snapshot.
     pub async fn search(
         &self,
         query: &str,
@@ -138,15 +148,26 @@ impl Snapshot {
         if let Some(t) = table {
             crate::tables::schema(t)?;
         }
+        let newest_first = |hits: &mut Vec<Hit>| {
+            hits.sort_by(|a, b| b.time_us.cmp(&a.time_us).then_with(|| a.uid.cmp(&b.uid)));
+            hits.truncate(limit);
+        };
         let mut hits: Vec<Hit> = Vec::new();
+        if !self.open.is_empty() {
+            let idx = index::build_in_ram(&self.open)?;
+            let reader = index::reader(&idx)?;
+            hits.extend(index::search(&idx, &reader, query, table, since_us, limit)?);
+            newest_first(&mut hits);
+        }
+        let mut segments: Vec<(&str, &[FileMeta], Option<i64>)> = Vec::new();
         for (seg, files) in self.segments() {
             let parquet = files.iter().filter(|f| {
                 f.table.is_some() && table.is_none_or(|t| f.table.as_deref() == Some(t))
             });
-            let newest = parquet.clone().filter_map(|f| f.max_time).max();
             if parquet.clone().next().is_none() {
                 continue;
             }
+            let newest = parquet.filter_map(|f| f.max_time).max();
             // Segments entirely before `since` cannot match (rows without a time are only
             // found without --since).
             if let (Some(s), Some(n)) = (since_us, newest)
@@ -154,23 +175,52 @@ impl Snapshot {
             {
                 continue;
             }
-            let dir = self.index_dir(seg, files).await?;
-            let idx = index::open(&dir)?;
+            segments.push((seg, files, newest));
+        }
+        // Newest first; a stable sort keeps manifest order among equals.
+        segments.sort_by_key(|s| std::cmp::Reverse(s.2));
+        for (seg, files, newest) in segments {
+            // Every row of this segment is at or before `newest` (rows without a time sort
+            // after all others, as `None` does): once `limit` hits are newer, stop. Equal
+            // times are searched (a tie may win on its id).
+            if hits.len() >= limit && newest < hits[limit - 1].time_us {
+                break;
+            }
+            let (idx, reader) = self.open_index(seg, files).await?;
             hits.extend(
-                index::search(&idx, query, table, since_us, limit)?
+                index::search(&idx, &reader, query, table, since_us, limit)?
                     .into_iter()
                     .map(|mut h| {
                         h.segment = seg.to_string();
                         h
                     }),
             );
+            newest_first(&mut hits);
         }
-        if !self.open.is_empty() {
-            let idx = index::build_in_ram(&self.open)?;
-            hits.extend(index::search(&idx, query, table, since_us, limit)?);
-        }
-        hits.sort_by(|a, b| b.time_us.cmp(&a.time_us).then_with(|| a.uid.cmp(&b.uid)));
-        hits.truncate(limit);
         Ok(hits)
+    }
+
+    /// The index of a sealed segment and a reader on it, opened once per snapshot.
+    async fn open_index(
+        &self,
+        segment: &str,
+        files: &[FileMeta],
+    ) -> Result<(tantivy::Index, tantivy::IndexReader)> {
+        if let Some(found) = self
+            .indexes
+            .lock()
+            .map_err(|_| StoreError::Query("index cache poisoned".into()))?
+            .get(segment)
+        {
+            return Ok(found.clone());
+        }
+        let dir = self.index_dir(segment, files).await?;
+        let idx = index::open(&dir)?;
+        let reader = index::reader(&idx)?;
+        self.indexes
+            .lock()
+            .map_err(|_| StoreError::Query("index cache poisoned".into()))?
+            .insert(segment.to_string(), (idx.clone(), reader.clone()));
+        Ok((idx, reader))
     }
 }

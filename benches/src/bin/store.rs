@@ -246,6 +246,23 @@ pub fn run(events: usize, dir: &Path, reuse: bool, reps: usize, searches: usize)
 
     // Analyst queries, side by side with DuckDB over the same files.
     let session = QuerySession::new(snap.clone())?;
+    // Experiment knobs: VIGIL_BENCH_DF_SET="key=value,..." sets DataFusion options.
+    if let Ok(sets) = std::env::var("VIGIL_BENCH_DF_SET") {
+        let state = session.context().state_ref();
+        let mut state = state.write();
+        for kv in sets.split(',').filter(|s| !s.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .context("VIGIL_BENCH_DF_SET: key=value")?;
+            match k.strip_prefix("parquet.") {
+                Some(pk) => {
+                    use datafusion::config::ConfigField;
+                    state.table_options_mut().parquet.global.set(pk, v)?
+                }
+                None => state.config_mut().options_mut().set(k, v)?,
+            }
+        }
+    }
     let one = |sql: &str| -> Result<Vec<RecordBatch>> {
         rt.block_on(session.collect(sql))
             .map_err(|e| anyhow::anyhow!("{sql}: {e}"))
@@ -310,6 +327,14 @@ pub fn run(events: usize, dir: &Path, reuse: bool, reps: usize, searches: usize)
     for ((name, ours, _), d) in queries.iter().zip(&duck) {
         let mut rows = 0;
         one(ours)?; // warm-up, like DuckDB's
+        // VIGIL_BENCH_EXPLAIN=1 prints DataFusion's plan with its metrics (for profiling).
+        if std::env::var_os("VIGIL_BENCH_EXPLAIN").is_some() {
+            let plan = one(&format!("EXPLAIN ANALYZE {ours}"))?;
+            eprintln!(
+                "{name}:\n{}",
+                arrow::util::pretty::pretty_format_batches(&plan)?
+            );
+        }
         let mut times: Vec<f64> = (0..reps)
             .map(|_| {
                 let t = Instant::now();

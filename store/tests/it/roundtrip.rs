@@ -438,3 +438,55 @@ fn batches_with_another_schema_are_rejected_with_the_column() {
         store.close().await.unwrap();
     });
 }
+
+#[test]
+fn search_stops_early_with_the_same_hits() {
+    // Several sealed segments (one per chunk of files) and an open one; the newest-first
+    // search may skip old segments once it has `limit` newer hits: for every limit, its
+    // hits must be the first `limit` of the full, unskipped list.
+    let rt = rt();
+    let dir = tempfile::tempdir().unwrap();
+    let batches = decode_dir(&corpus().join("stratus-red-team"), "json");
+    assert!(
+        batches.len() >= 8,
+        "stratus gives {} batches",
+        batches.len()
+    );
+    rt.block_on(async {
+        let mut store = Store::open(dir.path()).await.unwrap();
+        let chunks: Vec<_> = batches.chunks(batches.len().div_ceil(5)).collect();
+        let (sealed, open) = chunks.split_at(chunks.len() - 1);
+        for chunk in sealed {
+            append_all(&mut store, chunk).await;
+            store.seal().await.unwrap().expect("a sealed segment");
+        }
+        append_all(&mut store, open[0]).await;
+        let snap = Snapshot::load(dir.path()).await.unwrap();
+        assert!(
+            snap.segments().len() >= 4,
+            "{} segments",
+            snap.segments().len()
+        );
+        assert!(!snap.open.is_empty(), "an open segment");
+        for q in [
+            "amazonaws",
+            "errorCode:AccessDenied",
+            "stratus",
+            "eventName:AssumeRole",
+        ] {
+            let all = snap.search(q, None, None, 1_000_000).await.unwrap();
+            assert!(all.len() > 3, "{q}: {} hits", all.len());
+            assert!(
+                all.windows(2)
+                    .all(|w| (w[0].time_us, &w[1].uid) >= (w[1].time_us, &w[0].uid)),
+                "{q}: newest first, ties by id"
+            );
+            for limit in [1, 2, 5, 20, all.len() - 1, all.len()] {
+                let limit = limit.min(all.len());
+                let some = snap.search(q, None, None, limit).await.unwrap();
+                assert_eq!(some, all[..limit], "{q}, limit {limit}");
+            }
+        }
+        store.close().await.unwrap();
+    });
+}

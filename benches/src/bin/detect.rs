@@ -225,15 +225,35 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
         EngineOptions::default(),
     )?;
     let plan = engine.plan().clone();
-    let mut ev = engine.evaluator()?;
-    let t = Instant::now();
-    let mut c = Collect::default();
-    vigil_ingest::decode_bytes(&d.ndjson, "bench", &DecoderConfig::default(), &mut c)?;
-    let mut vm = 0;
-    for b in &c.0 {
-        vm += detect_batch(&plan, &mut ev, b)?.len();
+    // As the pipeline runs: each batch is detected when the decoder flushes it, then
+    // dropped (memory stays bounded).
+    struct Detecting<'p> {
+        plan: &'p vigil_detect::compile::Compiled,
+        ev: vigil_detect::eval::Evaluator,
+        matches: usize,
     }
+    impl Sink for Detecting<'_> {
+        fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
+            for b in &f.batches {
+                self.matches += detect_batch(self.plan, &mut self.ev, b)
+                    .map_err(|e| vigil_ingest::IngestError::Sink(e.to_string()))?
+                    .len();
+            }
+            Ok(())
+        }
+        fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Detecting {
+        plan: &plan,
+        ev: engine.evaluator()?,
+        matches: 0,
+    };
+    let t = Instant::now();
+    vigil_ingest::decode_bytes(&d.ndjson, "bench", &DecoderConfig::default(), &mut sink)?;
     let v = t.elapsed().as_secs_f64();
+    let vm = sink.matches;
     let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
     let mut rs = rsigma_eval::Engine::new();
     rs.add_rules(&coll.rules);

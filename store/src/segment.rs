@@ -61,17 +61,23 @@ pub fn parquet_files(
                 table: table.clone(),
                 reason: "no time column".into(),
             })?;
-        let idx = lexsort_to_indices(
-            &[SortColumn {
-                values: time,
-                options: Some(SortOptions {
-                    descending: false,
-                    nulls_first: false,
-                }),
-            }],
-            None,
-        )?;
-        let sorted = take_record_batch(&all, &idx)?;
+        // Logs mostly arrive in time order: then the rows are already sorted and are not
+        // copied a second time.
+        let sorted = if in_time_order(&time) {
+            all
+        } else {
+            let idx = lexsort_to_indices(
+                &[SortColumn {
+                    values: time,
+                    options: Some(SortOptions {
+                        descending: false,
+                        nulls_first: false,
+                    }),
+                }],
+                None,
+            )?;
+            take_record_batch(&all, &idx)?
+        };
         let times = sorted
             .column_by_name("time")
             .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
@@ -111,6 +117,19 @@ pub fn parquet_files(
         }
     }
     Ok((out, raw_bytes))
+}
+
+/// Whether a time column is non-decreasing with its nulls (if any) at the end: the order
+/// sealing sorts rows into.
+fn in_time_order(time: &ArrayRef) -> bool {
+    let Some(t) = time.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
+        return false;
+    };
+    let valid = t.len() - t.null_count();
+    if (0..valid).any(|r| t.is_null(r)) {
+        return false;
+    }
+    t.values()[..valid].windows(2).all(|w| w[0] <= w[1])
 }
 
 fn min_max(b: &RecordBatch) -> (Option<i64>, Option<i64>) {
@@ -153,4 +172,25 @@ pub fn ids(table: &str, batch: &RecordBatch) -> Result<StringArray> {
             table: table.into(),
             reason: format!("{} is not a string column", id_column(table)),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn times(v: &[Option<i64>]) -> ArrayRef {
+        Arc::new(TimestampMicrosecondArray::from(v.to_vec()).with_timezone("UTC"))
+    }
+
+    #[test]
+    fn time_order_is_non_decreasing_with_nulls_last() {
+        assert!(in_time_order(&times(&[])));
+        assert!(in_time_order(&times(&[Some(1), Some(1), Some(2)])));
+        assert!(in_time_order(&times(&[Some(1), Some(3), None, None])));
+        assert!(in_time_order(&times(&[None])));
+        assert!(!in_time_order(&times(&[Some(2), Some(1)])));
+        assert!(!in_time_order(&times(&[None, Some(1)])));
+        assert!(!in_time_order(&times(&[Some(1), None, Some(2)])));
+    }
 }

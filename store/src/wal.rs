@@ -94,7 +94,11 @@ impl WalWriter {
 
     /// Appends one batch of `table`; returns once it is durable per the policy.
     pub fn append(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
-        let mut payload = Vec::with_capacity(64 + batch.get_array_memory_size() / 2);
+        // The record is built in one buffer: 8 header bytes (length, CRC), filled in
+        // once the payload after them is written.
+        const HEADER: usize = 8;
+        let mut payload = Vec::with_capacity(HEADER + 64 + batch.get_array_memory_size() / 2);
+        payload.extend_from_slice(&[0u8; HEADER]);
         payload.extend_from_slice(&(table.len() as u16).to_le_bytes());
         payload.extend_from_slice(table.as_bytes());
         {
@@ -102,17 +106,17 @@ impl WalWriter {
             w.write(batch)?;
             w.finish()?;
         }
-        let len = u32::try_from(payload.len()).map_err(|_| StoreError::Schema {
+        let body = payload.len() - HEADER;
+        let len = u32::try_from(body).map_err(|_| StoreError::Schema {
             table: table.to_string(),
             reason: format!(
-                "a batch of {} bytes is too large for one log record (4 GiB); use smaller batches",
-                payload.len()
+                "a batch of {body} bytes is too large for one log record (4 GiB); use smaller batches"
             ),
         })?;
-        let mut rec = Vec::with_capacity(8 + payload.len());
-        rec.extend_from_slice(&len.to_le_bytes());
-        rec.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        rec.extend_from_slice(&payload);
+        let crc = crc32fast::hash(&payload[HEADER..]);
+        payload[..4].copy_from_slice(&len.to_le_bytes());
+        payload[4..HEADER].copy_from_slice(&crc.to_le_bytes());
+        let rec = payload;
         let written = self.file.write_all(&rec).and_then(|()| match self.fsync {
             Fsync::Always => self.file.sync_data(),
             Fsync::Never => Ok(()),

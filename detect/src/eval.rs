@@ -46,6 +46,10 @@ struct FieldCache {
 /// Per-thread evaluation state: Hyperscan scratch space and per-field caches of which
 /// leaves a value matches. The compiled plan is shared.
 pub struct Evaluator {
+    /// Rules whose condition was evaluated, and rules skipped because none of their gate
+    /// leaves held in the batch (a `(evaluated, skipped)` count over this evaluator's
+    /// life, for metrics and tests).
+    gate_counts: (u64, u64),
     scratch: Option<Scratch>,
     caches: Vec<Vec<FieldCache>>,
     /// Per source, per field: its leaves.
@@ -109,11 +113,18 @@ impl Evaluator {
             })
             .collect();
         Ok(Self {
+            gate_counts: (0, 0),
             scratch,
             caches,
             field_leaves,
             slots,
         })
+    }
+
+    /// `(rules evaluated, rules skipped by their gate)` over every batch so far: a rule
+    /// is skipped when none of the typed-column leaves it needs holds on any row.
+    pub fn gate_counts(&self) -> (u64, u64) {
+        self.gate_counts
     }
 
     /// Evaluates every rule of `kind` on `batch` (which must have that source's schema).
@@ -174,15 +185,19 @@ impl Evaluator {
         let mut any: Vec<Option<bool>> = vec![None; kp.leaves.len()];
         for ((rule, node), gate) in kp.rules.iter().zip(&kp.gates) {
             if let Some(gate) = gate {
+                // Gate leaves are on typed columns, all known after phase 1, where `None`
+                // means the leaf holds on no row (an unknown leaf keeps the gate open).
                 let open = gate.iter().any(|&l| {
                     *any[l as usize].get_or_insert_with(|| {
-                        st.bits[l as usize].as_ref().is_none_or(|b| !b.none())
+                        !st.is_known(l as usize) || st.bits[l as usize].is_some()
                     })
                 });
                 if !open {
+                    self.gate_counts.1 += 1;
                     continue;
                 }
             }
+            self.gate_counts.0 += 1;
             let (t, f) = eval3(node, &st);
             let mut u = t.not();
             u.and_not(&f);

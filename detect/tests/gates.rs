@@ -1,0 +1,97 @@
+//! Rule gates: a rule none of whose typed-column gate leaves holds on any row of a batch
+//! is skipped without evaluating its condition (what keeps thousands of rules cheap),
+//! and skipping never changes what matches.
+
+mod common;
+
+use common::*;
+use vigil_detect::compile::{CompileOptions, compile};
+use vigil_detect::eval::Evaluator;
+use vigil_detect::rule::load::load_str;
+
+const RULES: &str = r#"
+title: Never seen event name, with a JSON-path test
+id: 00000000-0000-4000-8000-000000000001
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: NeverHappens, requestParameters.bucketName|contains: logs}
+  condition: sel
+---
+title: Bucket read
+id: 00000000-0000-4000-8000-000000000002
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: GetObject}
+  condition: sel
+---
+title: Either of two names, one seen
+id: 00000000-0000-4000-8000-000000000003
+logsource: {product: aws, service: cloudtrail}
+detection:
+  a: {eventName: NeverHappens}
+  b: {eventName: PutObject}
+  condition: a or b
+---
+title: No gate (a negation)
+id: 00000000-0000-4000-8000-000000000004
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: GetObject}
+  condition: not sel
+"#;
+
+fn ct(id: &str, name: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","eventID":"{id}","requestParameters":{{"bucketName":"app-logs"}}}}"#
+    )
+}
+
+#[test]
+fn rules_whose_gate_holds_nowhere_are_skipped_and_matches_are_unchanged() {
+    let plan = compile(
+        load_str(RULES, std::path::Path::new("gates.yml")),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "{:?}",
+        plan.report.rejected
+    );
+    let events = [
+        ct("e1", "GetObject"),
+        ct("e2", "PutObject"),
+        ct("e3", "GetObject"),
+    ]
+    .join("\n");
+    let batches = batches_of(events.as_bytes()).0;
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    let mut ev = Evaluator::new(&plan).unwrap();
+    let mut matched: Vec<(String, Vec<usize>)> = ev
+        .evaluate(&plan, b.kind, &b.batch)
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                plan.rules[m.rule].meta.id.to_string(),
+                m.rows.iter().collect(),
+            )
+        })
+        .collect();
+    matched.sort();
+    assert_eq!(
+        matched,
+        vec![
+            (
+                "00000000-0000-4000-8000-000000000002".to_string(),
+                vec![0, 2]
+            ),
+            ("00000000-0000-4000-8000-000000000003".to_string(), vec![1]),
+            ("00000000-0000-4000-8000-000000000004".to_string(), vec![1]),
+        ]
+    );
+    // Rule 1's gate (eventName = NeverHappens) holds on no row: skipped. Rule 3's gate
+    // (NeverHappens or PutObject) holds on one; rule 4 has no gate.
+    assert_eq!(ev.gate_counts(), (3, 1));
+}

@@ -50,6 +50,10 @@ pub struct Evaluator {
     /// leaves held in the batch (a `(evaluated, skipped)` count over this evaluator's
     /// life, for metrics and tests).
     gate_counts: (u64, u64),
+    /// Per-leaf buffers reused from batch to batch.
+    spare: (Vec<Option<Bitmap>>, Vec<u8>),
+    /// Per-field leaf bitmaps being built, reused likewise.
+    spare_field_bits: Vec<Option<Bitmap>>,
     scratch: Option<Scratch>,
     caches: Vec<Vec<FieldCache>>,
     /// Per source, per field: its leaves.
@@ -114,6 +118,8 @@ impl Evaluator {
             .collect();
         Ok(Self {
             gate_counts: (0, 0),
+            spare: (Vec::new(), Vec::new()),
+            spare_field_bits: Vec::new(),
             scratch,
             caches,
             field_leaves,
@@ -139,9 +145,16 @@ impl Evaluator {
         if kp.rules.is_empty() || rows == 0 {
             return Ok(Vec::new());
         }
+        // Per-leaf state, in buffers kept from the previous batch (with thousands of
+        // rules they are large enough that fresh ones cost page faults every batch).
+        let (mut bits, mut known) = std::mem::take(&mut self.spare);
+        bits.clear();
+        bits.resize(kp.leaves.len(), None);
+        known.clear();
+        known.resize(kp.leaves.len(), UNKNOWN);
         let mut st = LeafState {
-            bits: vec![None; kp.leaves.len()],
-            known: vec![UNKNOWN; kp.leaves.len()],
+            bits,
+            known,
             masks: vec![Bitmap::ones(rows)],
             rows,
         };
@@ -224,6 +237,7 @@ impl Evaluator {
             undecided.push((*rule, node, u));
         }
         if undecided.is_empty() {
+            self.spare = (st.bits, st.known);
             return Ok(out);
         }
         // Phase 3: parse the JSON of the undecided rows once, for every path they need.
@@ -288,6 +302,7 @@ impl Evaluator {
                 out.push(RuleMatch { rule, rows: t });
             }
         }
+        self.spare = (st.bits, st.known);
         Ok(out)
     }
 
@@ -306,7 +321,9 @@ impl Evaluator {
             return Ok(());
         }
         let rows = st.rows;
-        let mut bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
+        let mut bits = std::mem::take(&mut self.spare_field_bits);
+        bits.clear();
+        bits.resize(leaves.len(), None);
         let db = kp.fields[fi].db.as_ref();
         let plain: Vec<usize> = leaves
             .iter()
@@ -355,6 +372,7 @@ impl Evaluator {
                 st.set(*l as usize, bits[i].take(), ALL_ROWS);
             }
         }
+        self.spare_field_bits = bits;
         self.field_leaves[kind.index()][fi] = leaves;
         result
     }

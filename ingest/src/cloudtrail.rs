@@ -24,13 +24,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, NullBufferBuilder, StringBuilder, StructArray,
+    ArrayRef, BooleanBuilder, NullBufferBuilder, StringArray, StructArray,
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
+use crate::columns::StrCol;
 use crate::json::{bool_of, is_ip, str_of};
 use crate::schema::{CommonArrays, assemble, content_hash, status_word, timestamp_type};
 use crate::time::parse_micros;
@@ -183,25 +184,25 @@ pub(crate) struct Builder {
     rows: usize,
     raw_bytes: usize,
     time: TimestampMicrosecondBuilder,
-    actor: StringBuilder,
-    src_ip: StringBuilder,
-    account: StringBuilder,
-    status: StringBuilder,
-    event_uid: StringBuilder,
-    raw: StringBuilder,
-    top: Vec<StringBuilder>,
+    actor: StrCol,
+    src_ip: StrCol,
+    account: StrCol,
+    status: StrCol,
+    event_uid: StrCol,
+    raw: StrCol,
+    top: Vec<StrCol>,
     read_only: BooleanBuilder,
     management: BooleanBuilder,
-    from_console: StringBuilder,
+    from_console: StrCol,
     ui_nulls: NullBufferBuilder,
-    ui: Vec<StringBuilder>,
+    ui: Vec<StrCol>,
     sc_nulls: NullBufferBuilder,
-    source_identity: StringBuilder,
+    source_identity: StrCol,
     attrs_nulls: NullBufferBuilder,
     creation_date: TimestampMicrosecondBuilder,
     mfa: BooleanBuilder,
     issuer_nulls: NullBufferBuilder,
-    issuer: Vec<StringBuilder>,
+    issuer: Vec<StrCol>,
 }
 
 fn ts() -> TimestampMicrosecondBuilder {
@@ -214,26 +215,30 @@ impl Builder {
             rows: 0,
             raw_bytes: 0,
             time: ts(),
-            actor: StringBuilder::new(),
-            src_ip: StringBuilder::new(),
-            account: StringBuilder::new(),
-            status: StringBuilder::new(),
-            event_uid: StringBuilder::new(),
-            raw: StringBuilder::new(),
-            top: (0..TOP_STR.len()).map(|_| StringBuilder::new()).collect(),
+            actor: StrCol::with_capacity(0, 0),
+            src_ip: StrCol::with_capacity(0, 0),
+            account: StrCol::with_capacity(0, 0),
+            status: StrCol::with_capacity(0, 0),
+            event_uid: StrCol::with_capacity(0, 0),
+            raw: StrCol::with_capacity(0, 0),
+            top: (0..TOP_STR.len())
+                .map(|_| StrCol::with_capacity(0, 0))
+                .collect(),
             read_only: BooleanBuilder::new(),
             management: BooleanBuilder::new(),
-            from_console: StringBuilder::new(),
+            from_console: StrCol::with_capacity(0, 0),
             ui_nulls: NullBufferBuilder::new(0),
-            ui: (0..UI_STR.len()).map(|_| StringBuilder::new()).collect(),
+            ui: (0..UI_STR.len())
+                .map(|_| StrCol::with_capacity(0, 0))
+                .collect(),
             sc_nulls: NullBufferBuilder::new(0),
-            source_identity: StringBuilder::new(),
+            source_identity: StrCol::with_capacity(0, 0),
             attrs_nulls: NullBufferBuilder::new(0),
             creation_date: ts(),
             mfa: BooleanBuilder::new(),
             issuer_nulls: NullBufferBuilder::new(0),
             issuer: (0..ISSUER_STR.len())
-                .map(|_| StringBuilder::new())
+                .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
         }
     }
@@ -339,64 +344,58 @@ impl Builder {
             .as_deref()
             .or(row.ui[UI_PRINCIPAL].as_deref())
             .or(row.ui[UI_INVOKED_BY].as_deref());
-        self.actor.append_option(actor);
+        self.actor.push_option(actor);
         self.src_ip
-            .append_option(row.top[I_IP].as_deref().filter(|ip| is_ip(ip)));
+            .push_option(row.top[I_IP].as_deref().filter(|ip| is_ip(ip)));
         let account = row.top[I_RECIPIENT]
             .as_deref()
             .or(row.ui[UI_ACCOUNT].as_deref())
             .or(ctx.default_account);
-        self.account.append_option(account);
+        self.account.push_option(account);
         self.status
-            .append_value(status_word(row.top[I_ERROR_CODE].is_none()));
+            .push(status_word(row.top[I_ERROR_CODE].is_none()));
         match row.top[I_EVENT_ID].as_deref() {
-            Some(id) => self.event_uid.append_value(id),
-            None => self.event_uid.append_value(content_hash(raw.as_bytes())),
+            Some(id) => self.event_uid.push(id),
+            None => self.event_uid.push(&content_hash(raw.as_bytes())),
         }
-        self.raw.append_value(raw);
+        self.raw.push(raw);
         for (b, v) in self.top.iter_mut().zip(&row.top) {
-            b.append_option(v.as_deref());
+            b.push_option(v.as_deref());
         }
         self.read_only.append_option(row.read_only);
         self.management.append_option(row.management);
-        self.from_console.append_option(row.from_console.as_deref());
+        self.from_console.push_option(row.from_console.as_deref());
         self.ui_nulls.append(row.ui_present);
         for (b, v) in self.ui.iter_mut().zip(&row.ui) {
-            b.append_option(v.as_deref());
+            b.push_option(v.as_deref());
         }
         self.sc_nulls.append(row.sc_present);
         self.source_identity
-            .append_option(row.source_identity.as_deref());
+            .push_option(row.source_identity.as_deref());
         self.attrs_nulls.append(row.attrs_present);
         self.creation_date.append_option(row.creation_date);
         self.mfa.append_option(row.mfa);
         self.issuer_nulls.append(row.issuer_present);
         for (b, v) in self.issuer.iter_mut().zip(&row.issuer) {
-            b.append_option(v.as_deref());
+            b.push_option(v.as_deref());
         }
     }
 
     /// Builds the batch and resets the builder.
     pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        let raw_bytes = std::mem::take(&mut self.raw_bytes);
-        let raw = std::mem::replace(
-            &mut self.raw,
-            StringBuilder::with_capacity(rows.max(64), raw_bytes + raw_bytes / 16),
-        )
-        .finish();
-        let top: Vec<ArrayRef> = self
-            .top
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        self.raw_bytes = 0;
+        let strs = |cols: &mut [StrCol]| -> Result<Vec<ArrayRef>> {
+            cols.iter_mut()
+                .map(|c| take_str(c).map(|a| Arc::new(a) as ArrayRef))
+                .collect()
+        };
+        let raw = take_str(&mut self.raw)?;
+        let top = strs(&mut self.top)?;
         let region = top[I_REGION].clone();
         let issuer = StructArray::new(
             issuer_fields(),
-            self.issuer
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef)
-                .collect(),
+            strs(&mut self.issuer)?,
             self.issuer_nulls.finish(),
         );
         let attrs = StructArray::new(
@@ -410,17 +409,13 @@ impl Builder {
         let sc = StructArray::new(
             session_context_fields(),
             vec![
-                Arc::new(self.source_identity.finish()),
+                Arc::new(take_str(&mut self.source_identity)?),
                 Arc::new(attrs),
                 Arc::new(issuer),
             ],
             self.sc_nulls.finish(),
         );
-        let mut ui_children: Vec<ArrayRef> = self
-            .ui
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let mut ui_children = strs(&mut self.ui)?;
         ui_children.push(Arc::new(sc));
         let ui = StructArray::new(user_identity_fields(), ui_children, self.ui_nulls.finish());
         let time: ArrayRef = Arc::new(self.time.finish());
@@ -430,21 +425,29 @@ impl Builder {
         specific.extend(top[1..].iter().cloned());
         specific.push(Arc::new(self.read_only.finish()));
         specific.push(Arc::new(self.management.finish()));
-        specific.push(Arc::new(self.from_console.finish()));
+        specific.push(Arc::new(take_str(&mut self.from_console)?));
         specific.push(Arc::new(ui));
         let common = CommonArrays {
             time,
-            actor_user: Arc::new(self.actor.finish()),
-            src_ip: Arc::new(self.src_ip.finish()),
+            actor_user: Arc::new(take_str(&mut self.actor)?),
+            src_ip: Arc::new(take_str(&mut self.src_ip)?),
             dst_ip: arrow::array::new_null_array(&DataType::Utf8, rows),
-            account: Arc::new(self.account.finish()),
+            account: Arc::new(take_str(&mut self.account)?),
             region,
-            status: Arc::new(self.status.finish()),
-            event_uid: Arc::new(self.event_uid.finish()),
+            status: Arc::new(take_str(&mut self.status)?),
+            event_uid: Arc::new(take_str(&mut self.event_uid)?),
             raw: Arc::new(raw),
         };
         assemble(SourceKind::CloudTrail, rows, common, specific)
     }
+}
+
+/// Finishes a string column, leaving an empty one sized like it (the next batch then
+/// appends without regrowing).
+fn take_str(c: &mut StrCol) -> Result<StringArray> {
+    let (rows, bytes) = (c.len(), c.value_bytes());
+    std::mem::replace(c, StrCol::with_capacity(rows, bytes + bytes / 16))
+        .finish(SourceKind::CloudTrail)
 }
 
 fn read_user_identity<'i>(v: Value<'_, 'i>, row: &mut Row<'i>) {

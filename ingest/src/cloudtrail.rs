@@ -23,15 +23,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, NullBufferBuilder, StringArray, StructArray,
-    TimestampMicrosecondBuilder,
-};
+use arrow::array::{ArrayRef, StringArray, StructArray, TimestampMicrosecondBuilder};
 use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use crate::columns::StrCol;
+use crate::columns::{BoolCol, StrCol, Validity};
 use crate::json::{bool_of, is_ip, str_of};
 use crate::schema::{CommonArrays, assemble, content_hash, status_word, timestamp_type};
 use crate::time::parse_micros;
@@ -191,17 +188,17 @@ pub(crate) struct Builder {
     event_uid: StrCol,
     raw: StrCol,
     top: Vec<StrCol>,
-    read_only: BooleanBuilder,
-    management: BooleanBuilder,
+    read_only: BoolCol,
+    management: BoolCol,
     from_console: StrCol,
-    ui_nulls: NullBufferBuilder,
+    ui_nulls: Validity,
     ui: Vec<StrCol>,
-    sc_nulls: NullBufferBuilder,
+    sc_nulls: Validity,
     source_identity: StrCol,
-    attrs_nulls: NullBufferBuilder,
+    attrs_nulls: Validity,
     creation_date: TimestampMicrosecondBuilder,
-    mfa: BooleanBuilder,
-    issuer_nulls: NullBufferBuilder,
+    mfa: BoolCol,
+    issuer_nulls: Validity,
     issuer: Vec<StrCol>,
 }
 
@@ -224,19 +221,19 @@ impl Builder {
             top: (0..TOP_STR.len())
                 .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
-            read_only: BooleanBuilder::new(),
-            management: BooleanBuilder::new(),
+            read_only: BoolCol::with_capacity(0),
+            management: BoolCol::with_capacity(0),
             from_console: StrCol::with_capacity(0, 0),
-            ui_nulls: NullBufferBuilder::new(0),
+            ui_nulls: Validity::with_capacity(0),
             ui: (0..UI_STR.len())
                 .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
-            sc_nulls: NullBufferBuilder::new(0),
+            sc_nulls: Validity::with_capacity(0),
             source_identity: StrCol::with_capacity(0, 0),
-            attrs_nulls: NullBufferBuilder::new(0),
+            attrs_nulls: Validity::with_capacity(0),
             creation_date: ts(),
-            mfa: BooleanBuilder::new(),
-            issuer_nulls: NullBufferBuilder::new(0),
+            mfa: BoolCol::with_capacity(0),
+            issuer_nulls: Validity::with_capacity(0),
             issuer: (0..ISSUER_STR.len())
                 .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
@@ -362,20 +359,20 @@ impl Builder {
         for (b, v) in self.top.iter_mut().zip(&row.top) {
             b.push_option(v.as_deref());
         }
-        self.read_only.append_option(row.read_only);
-        self.management.append_option(row.management);
+        self.read_only.push_option(row.read_only);
+        self.management.push_option(row.management);
         self.from_console.push_option(row.from_console.as_deref());
-        self.ui_nulls.append(row.ui_present);
+        self.ui_nulls.push(row.ui_present);
         for (b, v) in self.ui.iter_mut().zip(&row.ui) {
             b.push_option(v.as_deref());
         }
-        self.sc_nulls.append(row.sc_present);
+        self.sc_nulls.push(row.sc_present);
         self.source_identity
             .push_option(row.source_identity.as_deref());
-        self.attrs_nulls.append(row.attrs_present);
+        self.attrs_nulls.push(row.attrs_present);
         self.creation_date.append_option(row.creation_date);
-        self.mfa.append_option(row.mfa);
-        self.issuer_nulls.append(row.issuer_present);
+        self.mfa.push_option(row.mfa);
+        self.issuer_nulls.push(row.issuer_present);
         for (b, v) in self.issuer.iter_mut().zip(&row.issuer) {
             b.push_option(v.as_deref());
         }
@@ -396,15 +393,15 @@ impl Builder {
         let issuer = StructArray::new(
             issuer_fields(),
             strs(&mut self.issuer)?,
-            self.issuer_nulls.finish(),
+            take_validity(&mut self.issuer_nulls, rows),
         );
         let attrs = StructArray::new(
             attributes_fields(),
             vec![
                 Arc::new(self.creation_date.finish()),
-                Arc::new(self.mfa.finish()),
+                Arc::new(self.mfa.take()),
             ],
-            self.attrs_nulls.finish(),
+            take_validity(&mut self.attrs_nulls, rows),
         );
         let sc = StructArray::new(
             session_context_fields(),
@@ -413,18 +410,22 @@ impl Builder {
                 Arc::new(attrs),
                 Arc::new(issuer),
             ],
-            self.sc_nulls.finish(),
+            take_validity(&mut self.sc_nulls, rows),
         );
         let mut ui_children = strs(&mut self.ui)?;
         ui_children.push(Arc::new(sc));
-        let ui = StructArray::new(user_identity_fields(), ui_children, self.ui_nulls.finish());
+        let ui = StructArray::new(
+            user_identity_fields(),
+            ui_children,
+            take_validity(&mut self.ui_nulls, rows),
+        );
         let time: ArrayRef = Arc::new(self.time.finish());
         let mut specific: Vec<ArrayRef> = Vec::with_capacity(22);
         specific.push(top[0].clone());
         specific.push(time.clone());
         specific.extend(top[1..].iter().cloned());
-        specific.push(Arc::new(self.read_only.finish()));
-        specific.push(Arc::new(self.management.finish()));
+        specific.push(Arc::new(self.read_only.take()));
+        specific.push(Arc::new(self.management.take()));
         specific.push(Arc::new(take_str(&mut self.from_console)?));
         specific.push(Arc::new(ui));
         let common = CommonArrays {
@@ -440,6 +441,11 @@ impl Builder {
         };
         assemble(SourceKind::CloudTrail, rows, common, specific)
     }
+}
+
+/// Finishes a validity column, leaving an empty one for `rows` rows.
+fn take_validity(v: &mut Validity, rows: usize) -> Option<arrow::buffer::NullBuffer> {
+    std::mem::replace(v, Validity::with_capacity(rows)).finish()
 }
 
 /// Finishes a string column, leaving an empty one sized like it (the next batch then

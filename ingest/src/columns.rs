@@ -150,6 +150,50 @@ impl Validity {
             self.len,
         )))
     }
+
+    /// The bits as a boolean buffer, materialized if every bit was set.
+    pub(crate) fn finish_bits(mut self) -> BooleanBuffer {
+        if self.words.is_none() {
+            self.materialize();
+        }
+        let len = self.len;
+        let words: Vec<u64> = self
+            .words
+            .unwrap_or_default()
+            .into_iter()
+            .map(u64::to_le)
+            .collect();
+        BooleanBuffer::new(Buffer::from_vec(words), 0, len)
+    }
+}
+
+/// A nullable boolean column in Arrow layout, written directly.
+pub(crate) struct BoolCol {
+    values: Validity,
+    validity: Validity,
+}
+
+impl BoolCol {
+    pub(crate) fn with_capacity(rows: usize) -> Self {
+        Self {
+            values: Validity::with_capacity(rows),
+            validity: Validity::with_capacity(rows),
+        }
+    }
+
+    /// Appends a value, or a null (stored as a false value).
+    #[inline(always)]
+    pub(crate) fn push_option(&mut self, v: Option<bool>) {
+        self.values.push(v == Some(true));
+        self.validity.push(v.is_some());
+    }
+
+    /// The column, leaving an empty one sized like it.
+    pub(crate) fn take(&mut self) -> arrow::array::BooleanArray {
+        let rows = self.values.len;
+        let done = std::mem::replace(self, Self::with_capacity(rows));
+        arrow::array::BooleanArray::new(done.values.finish_bits(), done.validity.finish())
+    }
 }
 
 /// A string column in Arrow layout (values, offsets, validity), written directly.

@@ -355,3 +355,139 @@ fn falco_plugin_cloudtrail_records_files() {
         );
     }
 }
+
+/// Every typed CloudTrail column holds what the event's JSON says, checked with
+/// serde_json on each row's verbatim `raw` text: strings, booleans (`readOnly`,
+/// `managementEvent`, `mfaAuthenticated` written as "true"/"false"), and the nulls of the
+/// `userIdentity`, `sessionContext` and `sessionIssuer` structs. Returns the rows checked.
+fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usize {
+    use arrow::array::{Array, BooleanArray, StringArray, StructArray};
+    let col = |name: &str| b.column_by_name(name).unwrap_or_else(|| panic!("{name}"));
+    let s = |a: &dyn Array| a.as_any().downcast_ref::<StringArray>().unwrap().clone();
+    let st = |a: &dyn Array| a.as_any().downcast_ref::<StructArray>().unwrap().clone();
+    let bo = |a: &dyn Array| a.as_any().downcast_ref::<BooleanArray>().unwrap().clone();
+    let raw = s(col("raw").as_ref());
+    let ui = st(col("userIdentity").as_ref());
+    let sc = st(ui.column_by_name("sessionContext").unwrap().as_ref());
+    let attrs = st(sc.column_by_name("attributes").unwrap().as_ref());
+    let issuer = st(sc.column_by_name("sessionIssuer").unwrap().as_ref());
+    let text = |a: &StringArray, r: usize| a.is_valid(r).then(|| a.value(r).to_string());
+    let flag = |a: &BooleanArray, r: usize| a.is_valid(r).then(|| a.value(r));
+    let js = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let jb = |v: &serde_json::Value| {
+        v.as_bool()
+            .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+    };
+    for r in 0..b.num_rows() {
+        let e: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
+        let at = format!("{origin} row {r}");
+        for name in [
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "errorCode",
+            "eventID",
+            "recipientAccountId",
+        ] {
+            assert_eq!(
+                text(&s(col(name).as_ref()), r),
+                js(&e[name]),
+                "{name} in {at}"
+            );
+        }
+        assert_eq!(
+            flag(&bo(col("readOnly").as_ref()), r),
+            jb(&e["readOnly"]),
+            "readOnly in {at}"
+        );
+        assert_eq!(
+            flag(&bo(col("managementEvent").as_ref()), r),
+            jb(&e["managementEvent"]),
+            "managementEvent in {at}"
+        );
+        let u = &e["userIdentity"];
+        assert_eq!(ui.is_valid(r), u.is_object(), "userIdentity in {at}");
+        for name in [
+            "type",
+            "arn",
+            "accountId",
+            "accessKeyId",
+            "userName",
+            "principalId",
+        ] {
+            let got = if ui.is_valid(r) {
+                text(&s(ui.column_by_name(name).unwrap().as_ref()), r)
+            } else {
+                None
+            };
+            assert_eq!(got, js(&u[name]), "userIdentity.{name} in {at}");
+        }
+        let c = &u["sessionContext"];
+        assert_eq!(
+            ui.is_valid(r) && sc.is_valid(r),
+            c.is_object(),
+            "sessionContext in {at}"
+        );
+        if ui.is_valid(r) && sc.is_valid(r) {
+            let mfa = flag(
+                &bo(attrs.column_by_name("mfaAuthenticated").unwrap().as_ref()),
+                r,
+            );
+            let want = jb(&c["attributes"]["mfaAuthenticated"]);
+            assert_eq!(
+                if attrs.is_valid(r) { mfa } else { None },
+                want,
+                "mfaAuthenticated in {at}"
+            );
+            assert_eq!(
+                issuer.is_valid(r),
+                c["sessionIssuer"].is_object(),
+                "sessionIssuer in {at}"
+            );
+            if issuer.is_valid(r) {
+                assert_eq!(
+                    text(&s(issuer.column_by_name("arn").unwrap().as_ref()), r),
+                    js(&c["sessionIssuer"]["arn"]),
+                    "sessionIssuer.arn in {at}"
+                );
+            }
+        }
+    }
+    b.num_rows()
+}
+
+#[test]
+fn cloudtrail_columns_equal_the_events_json() {
+    let mut checked = 0;
+    let mut inputs = files(&corpus().join("invictus-sigma-aws/CloudTrail"), ".json");
+    inputs.extend(files(
+        &corpus().join("stratus-red-team/docs/detonation-logs"),
+        ".json",
+    ));
+    for f in inputs {
+        let (c, _) = decode_file(&f, &DecoderConfig::default());
+        for b in c.batches(SourceKind::CloudTrail) {
+            checked += check_cloudtrail_columns(b, &f.display().to_string());
+        }
+    }
+    assert_eq!(checked, 2900 + 310);
+    // The corpus events all carry readOnly and managementEvent: events without them, or
+    // without a session context, or with only some identity fields, written here.
+    let odd = [
+        r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","eventID":"a1","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1"}"#,
+        r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:01Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"a2","readOnly":true,"userIdentity":{"type":"IAMUser","userName":"ci"}}"#,
+        r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:02Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"a3","readOnly":false,"managementEvent":true,"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{"attributes":{"mfaAuthenticated":"false"}}}}"#,
+        r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:03Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","eventID":"a4","userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"},"attributes":{"mfaAuthenticated":"true"}}}}"#,
+    ]
+    .join("\n");
+    let (c, stats) = decode(odd.as_bytes());
+    assert_eq!(stats.rejected, 0);
+    let n: usize = c
+        .batches(SourceKind::CloudTrail)
+        .into_iter()
+        .map(|b| check_cloudtrail_columns(b, "written events"))
+        .sum();
+    assert_eq!(n, 4);
+}

@@ -1,40 +1,8 @@
 //! `vigil detect` and `vigil rules check` end to end, on real files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn corpus() -> PathBuf {
-    if let Ok(p) = std::env::var("VIGIL_CORPUS") {
-        return PathBuf::from(p);
-    }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        ws.join("../shared/corpus"),
-        ws.join("../../shared/corpus"),
-        PathBuf::from("/work/shared/corpus"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS")
-        })
-}
-
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .output()
-        .expect("vigil runs")
-}
-
-fn findings(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::{corpus, json_lines as findings, vigil};
 
 #[test]
 fn rules_check_reports_loaded_and_rejected_with_reasons() {

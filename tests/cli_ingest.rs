@@ -2,36 +2,12 @@
 //! writes read back by independent readers (pyarrow and DuckDB, installed by
 //! `scripts/setup.sh --test`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// The shared corpus: `$VIGIL_CORPUS`, else `shared/corpus` next to the checkout (or one
-/// level up), else `/work/shared/corpus`.
-fn corpus() -> PathBuf {
-    if let Ok(p) = std::env::var("VIGIL_CORPUS") {
-        return PathBuf::from(p);
-    }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        ws.join("../shared/corpus"),
-        ws.join("../../shared/corpus"),
-        PathBuf::from("/work/shared/corpus"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS")
-        })
-}
-
-fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .output()
-        .expect("vigil runs")
-}
+use common::{corpus, vigil};
 
 fn stats(out: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -8,22 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn corpus() -> PathBuf {
-    vigil_bench::corpus_dir().expect("the shared corpus (../shared/corpus or $VIGIL_CORPUS)")
-}
+mod common;
 
-fn vigil_cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    c.args(args);
-    c
-}
+use common::{corpus, json_lines, vigil, vigil_cmd};
 
 fn run(c: &mut Command) -> Output {
     c.output().expect("vigil runs")
-}
-
-fn vigil(args: &[&str]) -> Output {
-    run(&mut vigil_cmd(args))
 }
 
 fn stderr(o: &Output) -> String {
@@ -102,10 +92,7 @@ fn ingest_query_search_verify_on_real_logs() {
         "json",
         "SELECT time, eventName, userIdentity.arn AS arn FROM cloudtrail ORDER BY time LIMIT 3",
     ]));
-    let rows: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&o);
     assert_eq!(rows.len(), 3);
     for r in &rows {
         let t = r["time"].as_str().unwrap();
@@ -179,10 +166,7 @@ fn ingest_query_search_verify_on_real_logs() {
         "3",
         "errorCode:AccessDenied",
     ]));
-    let hits: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hits = json_lines(&o);
     assert_eq!(hits.len(), 3);
     assert!(
         hits.windows(2)

@@ -195,16 +195,13 @@ impl Evaluator {
         let mut undecided: Vec<(usize, &Node, Bitmap)> = Vec::new();
         let mut need = Bitmap::zeros(rows);
         let mut need_fields = vec![false; kp.fields.len()];
-        let mut any: Vec<Option<bool>> = vec![None; kp.leaves.len()];
         for ((rule, node), gate) in kp.rules.iter().zip(&kp.gates) {
             if let Some(gate) = gate {
                 // Gate leaves are on typed columns, all known after phase 1, where `None`
                 // means the leaf holds on no row (an unknown leaf keeps the gate open).
-                let open = gate.iter().any(|&l| {
-                    *any[l as usize].get_or_insert_with(|| {
-                        !st.is_known(l as usize) || st.bits[l as usize].is_some()
-                    })
-                });
+                let open = gate
+                    .iter()
+                    .any(|&l| !st.is_known(l as usize) || st.bits[l as usize].is_some());
                 if !open {
                     self.gate_counts.1 += 1;
                     continue;
@@ -683,16 +680,7 @@ fn time_part(us: i64, part: TimePart) -> Option<i64> {
     let secs = us.div_euclid(1_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::finding::civil(days);
     Some(match part {
         TimePart::Minute => sod / 60 % 60,
         TimePart::Hour => sod / 3600,

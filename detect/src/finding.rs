@@ -58,13 +58,9 @@ pub struct Window {
     pub end: String,
 }
 
-/// Microseconds since the epoch as RFC 3339 UTC (`2024-05-01T12:00:00.123456Z`, the
-/// fraction only when non-zero).
-pub fn rfc3339(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+/// The civil date `(year, month, day)` of a day count since 1970-01-01 (Howard Hinnant's
+/// algorithm, proleptic Gregorian).
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -73,7 +69,17 @@ pub fn rfc3339(us: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Microseconds since the epoch as RFC 3339 UTC (`2024-05-01T12:00:00.123456Z`, the
+/// fraction only when non-zero).
+pub fn rfc3339(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil(days);
     let base = format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         sod / 3600,

@@ -33,10 +33,3 @@ fn collect<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
         collect(d, out);
     }
 }
-
-/// Number of rule files shipped.
-pub fn file_count() -> usize {
-    let mut files = Vec::new();
-    collect(&PACK, &mut files);
-    files.len()
-}

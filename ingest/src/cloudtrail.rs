@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, StringArray, StructArray, TimestampMicrosecondBuilder};
+use arrow::array::{ArrayRef, StructArray, TimestampMicrosecondBuilder};
 use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
@@ -384,16 +384,19 @@ impl Builder {
         self.raw_bytes = 0;
         let strs = |cols: &mut [StrCol]| -> Result<Vec<ArrayRef>> {
             cols.iter_mut()
-                .map(|c| take_str(c).map(|a| Arc::new(a) as ArrayRef))
+                .map(|c| {
+                    c.take(SourceKind::CloudTrail)
+                        .map(|a| Arc::new(a) as ArrayRef)
+                })
                 .collect()
         };
-        let raw = take_str(&mut self.raw)?;
+        let raw = self.raw.take(SourceKind::CloudTrail)?;
         let top = strs(&mut self.top)?;
         let region = top[I_REGION].clone();
         let issuer = StructArray::new(
             issuer_fields(),
             strs(&mut self.issuer)?,
-            take_validity(&mut self.issuer_nulls, rows),
+            self.issuer_nulls.take(rows),
         );
         let attrs = StructArray::new(
             attributes_fields(),
@@ -401,23 +404,23 @@ impl Builder {
                 Arc::new(self.creation_date.finish()),
                 Arc::new(self.mfa.take()),
             ],
-            take_validity(&mut self.attrs_nulls, rows),
+            self.attrs_nulls.take(rows),
         );
         let sc = StructArray::new(
             session_context_fields(),
             vec![
-                Arc::new(take_str(&mut self.source_identity)?),
+                Arc::new(self.source_identity.take(SourceKind::CloudTrail)?),
                 Arc::new(attrs),
                 Arc::new(issuer),
             ],
-            take_validity(&mut self.sc_nulls, rows),
+            self.sc_nulls.take(rows),
         );
         let mut ui_children = strs(&mut self.ui)?;
         ui_children.push(Arc::new(sc));
         let ui = StructArray::new(
             user_identity_fields(),
             ui_children,
-            take_validity(&mut self.ui_nulls, rows),
+            self.ui_nulls.take(rows),
         );
         let time: ArrayRef = Arc::new(self.time.finish());
         let mut specific: Vec<ArrayRef> = Vec::with_capacity(22);
@@ -426,34 +429,21 @@ impl Builder {
         specific.extend(top[1..].iter().cloned());
         specific.push(Arc::new(self.read_only.take()));
         specific.push(Arc::new(self.management.take()));
-        specific.push(Arc::new(take_str(&mut self.from_console)?));
+        specific.push(Arc::new(self.from_console.take(SourceKind::CloudTrail)?));
         specific.push(Arc::new(ui));
         let common = CommonArrays {
             time,
-            actor_user: Arc::new(take_str(&mut self.actor)?),
-            src_ip: Arc::new(take_str(&mut self.src_ip)?),
+            actor_user: Arc::new(self.actor.take(SourceKind::CloudTrail)?),
+            src_ip: Arc::new(self.src_ip.take(SourceKind::CloudTrail)?),
             dst_ip: arrow::array::new_null_array(&DataType::Utf8, rows),
-            account: Arc::new(take_str(&mut self.account)?),
+            account: Arc::new(self.account.take(SourceKind::CloudTrail)?),
             region,
-            status: Arc::new(take_str(&mut self.status)?),
-            event_uid: Arc::new(take_str(&mut self.event_uid)?),
+            status: Arc::new(self.status.take(SourceKind::CloudTrail)?),
+            event_uid: Arc::new(self.event_uid.take(SourceKind::CloudTrail)?),
             raw: Arc::new(raw),
         };
         assemble(SourceKind::CloudTrail, rows, common, specific)
     }
-}
-
-/// Finishes a validity column, leaving an empty one for `rows` rows.
-fn take_validity(v: &mut Validity, rows: usize) -> Option<arrow::buffer::NullBuffer> {
-    std::mem::replace(v, Validity::with_capacity(rows)).finish()
-}
-
-/// Finishes a string column, leaving an empty one sized like it (the next batch then
-/// appends without regrowing).
-fn take_str(c: &mut StrCol) -> Result<StringArray> {
-    let (rows, bytes) = (c.len(), c.value_bytes());
-    std::mem::replace(c, StrCol::with_capacity(rows, bytes + bytes / 16))
-        .finish(SourceKind::CloudTrail)
 }
 
 fn read_user_identity<'i>(v: Value<'_, 'i>, row: &mut Row<'i>) {

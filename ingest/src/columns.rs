@@ -153,17 +153,18 @@ impl Validity {
 
     /// The bits as a boolean buffer, materialized if every bit was set.
     pub(crate) fn finish_bits(mut self) -> BooleanBuffer {
-        if self.words.is_none() {
-            self.materialize();
-        }
         let len = self.len;
-        let words: Vec<u64> = self
-            .words
-            .unwrap_or_default()
-            .into_iter()
-            .map(u64::to_le)
-            .collect();
+        let words = match self.words.take() {
+            Some(w) => w,
+            None => std::mem::take(self.materialize()),
+        };
+        let words: Vec<u64> = words.into_iter().map(u64::to_le).collect();
         BooleanBuffer::new(Buffer::from_vec(words), 0, len)
+    }
+
+    /// Finishes the bits as a null buffer, leaving an empty one for `rows` rows.
+    pub(crate) fn take(&mut self, rows: usize) -> Option<NullBuffer> {
+        std::mem::replace(self, Self::with_capacity(rows)).finish()
     }
 }
 
@@ -223,6 +224,13 @@ impl StrCol {
 
     pub(crate) fn len(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Finishes the column as `kind`'s, leaving an empty one sized like it (the next batch
+    /// then appends without regrowing).
+    pub(crate) fn take(&mut self, kind: SourceKind) -> Result<arrow::array::StringArray> {
+        let (rows, bytes) = (self.len(), self.value_bytes());
+        std::mem::replace(self, Self::with_capacity(rows, bytes + bytes / 16)).finish(kind)
     }
 
     /// Bytes of values appended so far.

@@ -1262,7 +1262,6 @@ impl Core<'_> {
         let mut lines = 0u64;
         let accepts = self.cfg.format.accepts(SourceKind::VpcFlow);
         let mut run = std::mem::take(&mut self.flow_run);
-        run.clear();
         let mut newlines = memchr::memchr_iter(b'\n', block);
         while used < block.len() {
             let start = used;
@@ -1288,9 +1287,7 @@ impl Core<'_> {
             if first.is_some_and(|c| c.is_ascii_lowercase())
                 && let Some(fmt) = FlowFormat::from_header(rec, line_no)
             {
-                let done = self.flow_lines(text, &mut run, offset);
-                run.clear();
-                done?;
+                self.flow_lines(text, &mut run, offset)?;
                 match fmt {
                     Ok(f) => self.set_flow_format(f, line_no),
                     Err(reason) => self.reject_at(
@@ -1315,13 +1312,10 @@ impl Core<'_> {
             run.spans.push((start, end));
             run.ends.push((line_no, next));
             if run.spans.len() >= FlowRun::MAX_LINES {
-                let done = self.flow_lines(text, &mut run, offset);
-                run.clear();
-                done?;
+                self.flow_lines(text, &mut run, offset)?;
             }
         }
         let done = self.flow_lines(text, &mut run, offset);
-        run.clear();
         self.flow_run = run;
         done?;
         self.maybe_flush(offset + used as u64)?;
@@ -1331,6 +1325,7 @@ impl Core<'_> {
     /// Appends the record lines of `run` (spans in `text`, a block starting at absolute
     /// `offset`) to the flow builder under the current format, reporting the rejected
     /// ones and flushing whenever the batch fills up, right after the row that fills it.
+    /// Leaves `run` empty.
     fn flow_lines(&mut self, text: &str, run: &mut FlowRun, offset: u64) -> Result<()> {
         let ctx = RowCtx::default();
         let mut rejected = std::mem::take(&mut self.flow_rejected);
@@ -1350,13 +1345,7 @@ impl Core<'_> {
             result = rejected.drain(..).try_for_each(|(j, reason)| {
                 let (a, b) = run.spans[i + j];
                 let rec = &text[a..b];
-                let reason = if rec.split_ascii_whitespace().count() < 4 {
-                    format!(
-                        "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
-                    )
-                } else {
-                    reason
-                };
+                let reason = flow_reject_reason(rec, reason);
                 self.reject_at(run.ends[i + j].0, offset + a as u64, reason, rec.as_bytes())
             });
             i += done.lines;
@@ -1365,6 +1354,7 @@ impl Core<'_> {
             }
         }
         self.flow_rejected = rejected;
+        run.clear();
         result
     }
 
@@ -1427,13 +1417,7 @@ impl Core<'_> {
                 self.maybe_flush(offset + bytes.len() as u64)
             }
             Err(reason) => {
-                let reason = if text.split_ascii_whitespace().count() < 4 {
-                    format!(
-                        "unrecognized record: not JSON, and not a VPC flow log record ({reason})"
-                    )
-                } else {
-                    reason
-                };
+                let reason = flow_reject_reason(text, reason);
                 self.reject_at(line, offset, reason, bytes)
             }
         }
@@ -1482,6 +1466,16 @@ impl Core<'_> {
                 self.reject_at(line, offset, reason, bytes)
             }
         }
+    }
+}
+
+/// Why a text line was rejected as a flow record: a line with fewer than four tokens is
+/// more likely not a flow record at all, and says so.
+fn flow_reject_reason(line: &str, reason: String) -> String {
+    if line.split_ascii_whitespace().count() < 4 {
+        format!("unrecognized record: not JSON, and not a VPC flow log record ({reason})")
+    } else {
+        reason
     }
 }
 

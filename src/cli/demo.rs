@@ -11,11 +11,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use vigil_bench::generate::{GenConfig, write_dataset};
-use vigil_detect::correlate::CorrelationConfig;
-use vigil_detect::{Finding, detect_batch};
+use vigil_detect::Finding;
 use vigil_ingest::{Format, input};
 
-use crate::cli::detect::report_detection;
+use crate::cli::detect::{correlation_config, detect_flush, level_counts, report_detection};
 use crate::cli::ingest::{decoder_config, default_threads, exit_code, report};
 use crate::cli::rules::RuleArgs;
 use crate::output::DeadLetterOut;
@@ -64,10 +63,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .with_context(|| format!("generating data in {}", data.display()))?;
     let inputs = input::expand(std::slice::from_ref(&data))?;
     let dcfg = decoder_config(Format::Auto, None, 64 << 20)?;
-    let engine = RuleArgs::default().engine(CorrelationConfig {
-        allowed_lateness_secs: None,
-        ..Default::default()
-    })?;
+    let engine = RuleArgs::default().engine(correlation_config(None)?)?;
     let plan = engine.plan().clone();
     let mut detector = engine.detector();
     let out = dir.join("out");
@@ -89,13 +85,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         &dcfg,
         default_threads(),
         || Ok(engine.evaluator()?),
-        |ev, flush| {
-            let mut hits = Vec::new();
-            for b in &flush.batches {
-                hits.extend(detect_batch(&plan, ev, b)?);
-            }
-            Ok(hits)
-        },
+        |ev, flush| detect_flush(&plan, ev, flush),
         |msg| {
             match msg {
                 Msg::Flush(f, hits) => {
@@ -122,11 +112,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     findings_file.flush()?;
     dead.close()?;
     report(&summary, args.stats_json);
-    let mut levels: BTreeMap<vigil_detect::rule::Level, u64> = BTreeMap::new();
-    for f in &all {
-        *levels.entry(f.level).or_default() += 1;
-    }
-    report_detection(detector.stats(), &levels.into_iter().collect::<Vec<_>>());
+    report_detection(detector.stats(), &level_counts(&all));
 
     // What was found, most severe first.
     let mut by_rule: BTreeMap<

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use vigil_detect::compile::Compiled;
 use vigil_detect::correlate::CorrelationConfig;
+use vigil_detect::eval::Evaluator;
+use vigil_detect::hits::Hit;
+use vigil_detect::rule::Level;
 use vigil_detect::{DetectStats, Finding, detect_batch};
-use vigil_ingest::{Format, input};
+use vigil_ingest::{Flush, Format, input};
 
 use crate::cli::ingest::{decoder_config, default_threads, exit_code, report};
 use crate::cli::rules::RuleArgs;
@@ -53,6 +57,24 @@ pub fn correlation_config(lateness: Option<&str>) -> Result<CorrelationConfig> {
         allowed_lateness_secs,
         ..CorrelationConfig::default()
     })
+}
+
+/// Detects every batch of a decoder flush: the per-thread step of a detecting pipeline.
+pub fn detect_flush(plan: &Compiled, ev: &mut Evaluator, flush: &Flush) -> Result<Vec<Hit>> {
+    let mut hits = Vec::new();
+    for b in &flush.batches {
+        hits.extend(detect_batch(plan, ev, b)?);
+    }
+    Ok(hits)
+}
+
+/// Findings per level, lowest level first, for [`report_detection`].
+pub fn level_counts(findings: &[Finding]) -> Vec<(Level, u64)> {
+    let mut levels: std::collections::BTreeMap<Level, u64> = Default::default();
+    for f in findings {
+        *levels.entry(f.level).or_default() += 1;
+    }
+    levels.into_iter().collect()
 }
 
 /// Prints the detection summary on stderr.
@@ -115,13 +137,7 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
         &cfg,
         args.threads,
         || Ok(engine.evaluator()?),
-        |ev, flush| {
-            let mut hits = Vec::new();
-            for b in &flush.batches {
-                hits.extend(detect_batch(&plan, ev, b)?);
-            }
-            Ok(hits)
-        },
+        |ev, flush| detect_flush(&plan, ev, flush),
         |msg| {
             match msg {
                 Msg::Flush(_, hits) => write(detector.push(hits), &mut out)?,

@@ -10,14 +10,14 @@ use anyhow::{Context, Result, bail};
 use arrow::array::{Array, RecordBatch};
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
-use vigil_detect::{Finding, detect_batch};
+use vigil_detect::Finding;
 use vigil_ingest::DecoderConfig;
 use vigil_ingest::input::Input;
 use vigil_store::query::{QuerySession, TIME_FORMAT};
 use vigil_store::reader::Snapshot;
 use vigil_store::{Appended, Store, now_us, tables};
 
-use crate::cli::detect::{correlation_config, report_detection};
+use crate::cli::detect::{correlation_config, detect_flush, level_counts, report_detection};
 use crate::cli::ingest::{IngestArgs, exit_code, report};
 use crate::output::DeadLetterOut;
 use crate::pipeline::{self, Msg};
@@ -75,13 +75,7 @@ pub fn ingest(args: &IngestArgs, cfg: &DecoderConfig, inputs: Vec<Input>) -> Res
             cfg,
             args.threads,
             || Ok(engine.evaluator()?),
-            |ev, flush| {
-                let mut hits = Vec::new();
-                for b in &flush.batches {
-                    hits.extend(detect_batch(&plan, ev, b)?);
-                }
-                Ok(hits)
-            },
+            |ev, flush| detect_flush(&plan, ev, flush),
             |msg| {
                 match msg {
                     Msg::Flush(f, hits) => {
@@ -108,12 +102,7 @@ pub fn ingest(args: &IngestArgs, cfg: &DecoderConfig, inputs: Vec<Input>) -> Res
         );
         findings.extend(fs);
         report(&summary, args.stats_json);
-        let mut levels: std::collections::BTreeMap<vigil_detect::rule::Level, u64> =
-            Default::default();
-        for f in &findings {
-            *levels.entry(f.level).or_default() += 1;
-        }
-        report_detection(detector.stats(), &levels.into_iter().collect::<Vec<_>>());
+        report_detection(detector.stats(), &level_counts(&findings));
         summary
     } else {
         let summary = pipeline::run(inputs, cfg, args.threads, |msg| {

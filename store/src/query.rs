@@ -369,9 +369,11 @@ impl QuerySession {
             ObjectStoreUrl::parse(&url).map_err(|e| StoreError::Query(e.to_string()))?;
         ctx.register_object_store(store_url.as_ref(), store);
         let mut tables = BTreeMap::new();
+        let mut live = crate::manifest::live_files(&snapshot.entries);
         for t in TABLES {
-            let files = snapshot
-                .files(t)
+            let files = live
+                .remove(t)
+                .unwrap_or_default()
                 .into_iter()
                 .map(|f| (snapshot.backend.object_path(&f.path), f))
                 .collect();

@@ -179,8 +179,7 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
         }
         passes.push(t.elapsed().as_secs_f64());
     }
-    passes.sort_by(f64::total_cmp);
-    let vigil_s = passes[passes.len() / 2];
+    let vigil_s = super::median(&mut passes);
     let n_events = d.json.len();
     // rsigma: the same rules and events (pre-parsed JSON), as many events as the budget
     // allows.

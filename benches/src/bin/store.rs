@@ -59,11 +59,6 @@ impl Sink for Chan {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
@@ -354,7 +349,7 @@ pub fn run(events: usize, dir: &Path, reuse: bool, reps: usize, searches: usize)
         if drows != rows {
             bail!("{name}: Vigil returned {rows} rows, DuckDB {drows}");
         }
-        let (m, dm) = (median(&mut times), median(&mut dt));
+        let (m, dm) = (super::median(&mut times), super::median(&mut dt));
         println!("| {name} | {m:.1} | {dm:.1} | {:.2}x | {rows} |", m / dm);
     }
     println!();

@@ -8,25 +8,9 @@ use std::sync::atomic::AtomicU64;
 use vigil_ingest::input::{self, Input};
 use vigil_ingest::{DeadLetter, Decoder, DecoderConfig, EventBatch, Flush, Sink};
 
-/// The shared corpus (`$VIGIL_CORPUS`, `shared/corpus` near the checkout, or
-/// `/work/shared/corpus`).
+/// The shared corpus (see [`vigil_bench::corpus_dir`]).
 pub fn corpus() -> PathBuf {
-    if let Ok(p) = std::env::var("VIGIL_CORPUS") {
-        return PathBuf::from(p);
-    }
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        ws.join("../shared/corpus"),
-        ws.join("../../shared/corpus"),
-        PathBuf::from("/work/shared/corpus"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("shared corpus not found (tried {candidates:?}): set VIGIL_CORPUS")
-        })
+    vigil_bench::corpus_dir().expect("the shared corpus (../shared/corpus or $VIGIL_CORPUS)")
 }
 
 #[derive(Default)]

@@ -257,16 +257,21 @@ impl FlowFormat {
         Ok(fmt)
     }
 
-    /// A header line, if `line` is one: only lowercase field-name tokens, at least one of
-    /// them a documented field. Unknown names are kept (their values go to `extra`). A
-    /// header naming a field twice is `Some(Err(reason))`.
+    /// A header line, if `line` is one: at least two lowercase field-name tokens, at
+    /// least one of them a documented field. Unknown names are kept (their values go to
+    /// `extra`). A header naming a field twice is `Some(Err(reason))`.
+    ///
+    /// A single word is never a header, even a field name such as `end`: a one-field flow
+    /// log carries no flow, while a stray word in a stream is garbage that must reach the
+    /// dead letters rather than silently switch the format (found by a property test).
     pub fn from_header(line: &str, line_no: u64) -> Option<std::result::Result<Self, String>> {
         let is_name = |t: &str| {
             t.bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
                 && t.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         };
-        if !line.split_ascii_whitespace().all(is_name) {
+        let mut tokens = line.split_ascii_whitespace();
+        if tokens.clone().nth(1).is_none() || !tokens.all(is_name) {
             return None;
         }
         Self::parse_fields(line, format!("the header at line {line_no}"))
@@ -1522,6 +1527,9 @@ mod tests {
             }
         );
         assert!(FlowFormat::from_header("2 123 eni-1 - - - - - - - 1 2 - NODATA", 2).is_none());
+        // Found by the mixed-lines property test: a lone word is garbage, not a header.
+        assert!(FlowFormat::from_header("end", 1).is_none());
+        assert!(FlowFormat::from_header("  start ", 1).is_none());
         let nat = FlowFormat::from_header("instance_id interface_id srcaddr", 1)
             .unwrap()
             .unwrap();

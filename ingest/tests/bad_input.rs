@@ -301,6 +301,23 @@ proptest! {
     }
 }
 
+/// Regression (found by `mixed_lines_are_all_accounted_for` in CI): a lone word that
+/// happens to be a flow-log field name (`end`) was taken for a one-field header and
+/// vanished instead of being dead-lettered; it also switched the format of later lines.
+#[test]
+fn a_lone_field_name_is_garbage_not_a_header() {
+    let input = format!("end\n{FLOW}\nstart\n");
+    let (c, stats) = decode(input.as_bytes());
+    assert_eq!(
+        (stats.total_events(), stats.rejected),
+        (1, 2),
+        "{:?}",
+        c.dead
+    );
+    assert_eq!((c.dead[0].line, c.dead[1].line), (1, 3));
+    assert!(c.dead[0].reason.contains("field"), "{:?}", c.dead[0].reason);
+}
+
 /// Regression (found by `cargo fuzz run auto`): a flow-log header naming a field twice
 /// made one column longer than the others and the whole batch failed to build.
 #[test]

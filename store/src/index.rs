@@ -13,11 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, Int32Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, ListArray, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
 };
+use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -325,23 +326,146 @@ fn column_at(batch: &RecordBatch, path: &str) -> Option<ArrayRef> {
     Some(arr)
 }
 
-fn texts(arr: &ArrayRef, row: usize, out: &mut Vec<String>) {
-    if arr.is_null(row) {
-        return;
+/// A searched column of a batch, as strings (numbers cast once per batch).
+enum TextColumn {
+    Str(StringArray),
+    List(ListArray),
+}
+
+impl TextColumn {
+    fn of(arr: &ArrayRef) -> Result<Option<Self>> {
+        use arrow::datatypes::DataType;
+        Ok(match arr.data_type() {
+            DataType::Utf8 => arr
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+                .map(Self::Str),
+            DataType::Int32 | DataType::Int64 => {
+                let s = arrow::compute::cast(arr, &DataType::Utf8)?;
+                s.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .map(Self::Str)
+            }
+            DataType::List(f) if f.data_type() == &DataType::Utf8 => arr
+                .as_any()
+                .downcast_ref::<ListArray>()
+                .cloned()
+                .map(Self::List),
+            _ => None,
+        })
     }
-    if let Some(s) = arr.as_any().downcast_ref::<StringArray>() {
-        out.push(s.value(row).to_string());
-    } else if let Some(i) = arr.as_any().downcast_ref::<Int32Array>() {
-        out.push(i.value(row).to_string());
-    } else if let Some(i) = arr.as_any().downcast_ref::<Int64Array>() {
-        out.push(i.value(row).to_string());
-    } else if let Some(l) = arr.as_any().downcast_ref::<ListArray>() {
-        let v = l.value(row);
-        if let Some(s) = v.as_any().downcast_ref::<StringArray>() {
-            out.extend(s.iter().flatten().map(str::to_string));
+
+    /// Calls `f` with each text of row `row`.
+    fn each<'a>(&'a self, row: usize, mut f: impl FnMut(&'a str)) {
+        match self {
+            Self::Str(s) => {
+                if s.is_valid(row) {
+                    f(s.value(row));
+                }
+            }
+            Self::List(l) => {
+                if l.is_valid(row) {
+                    let (start, end) = (l.value_offsets()[row], l.value_offsets()[row + 1]);
+                    if let Some(v) = l.values().as_any().downcast_ref::<StringArray>() {
+                        for i in start as usize..end as usize {
+                            if v.is_valid(i) {
+                                f(v.value(i));
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
+
+/// The searched columns of one batch, shared by its rows' documents.
+struct BatchText {
+    table: String,
+    table_field: Field,
+    uid_field: Field,
+    time_field: Field,
+    ids: StringArray,
+    times: Option<TimestampMicrosecondArray>,
+    columns: Vec<(Field, TextColumn)>,
+}
+
+/// A row of a batch as a tantivy document that borrows its texts from the Arrow arrays.
+///
+/// Documents wait in tantivy's indexing queue as (batch, row) pairs, not as copies of
+/// their text, and are turned into tantivy's own document on its indexing thread with a
+/// single copy of each text (tantivy 0.27 indexes `TantivyDocument`s only).
+struct RowDoc {
+    rows: Arc<BatchText>,
+    row: usize,
+}
+
+/// A value of a [`RowDoc`] field.
+#[derive(Debug, Clone)]
+enum RowValue<'a> {
+    Str(&'a str),
+    I64(i64),
+}
+
+impl<'a> tantivy::schema::document::Value<'a> for RowValue<'a> {
+    type ArrayIter = std::iter::Empty<Self>;
+    type ObjectIter = std::iter::Empty<(&'a str, Self)>;
+
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        match self {
+            Self::Str(s) => ReferenceValue::Leaf(ReferenceValueLeaf::Str(s)),
+            Self::I64(i) => ReferenceValue::Leaf(ReferenceValueLeaf::I64(*i)),
+        }
+    }
+}
+
+impl RowDoc {
+    fn each_value<'a>(&'a self, mut f: impl FnMut(Field, RowValue<'a>)) {
+        let b = &*self.rows;
+        let r = self.row;
+        f(b.table_field, RowValue::Str(&b.table));
+        f(b.uid_field, RowValue::Str(b.ids.value(r)));
+        if let Some(t) = &b.times
+            && t.is_valid(r)
+        {
+            f(b.time_field, RowValue::I64(t.value(r)));
+        }
+        for (field, col) in &b.columns {
+            col.each(r, |s| f(*field, RowValue::Str(s)));
+        }
+    }
+}
+
+impl tantivy::schema::document::Document for RowDoc {
+    type Value<'a> = RowValue<'a>;
+    type FieldsValuesIter<'a> = std::vec::IntoIter<(Field, RowValue<'a>)>;
+
+    fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
+        let mut v = Vec::new();
+        self.each_value(|f, x| v.push((f, x)));
+        v.into_iter()
+    }
+
+    fn into_tantivy_document(self) -> TantivyDocument {
+        let mut bytes = 0;
+        self.each_value(|_, v| {
+            if let RowValue::Str(s) = v {
+                bytes += s.len() + 8;
+            }
+        });
+        let mut doc = TantivyDocument::with_capacity(bytes);
+        self.each_value(|f, v| match v {
+            RowValue::Str(s) => doc.add_text(f, s),
+            RowValue::I64(i) => doc.add_i64(f, i),
+        });
+        doc
+    }
+}
+
+/// Documents handed to tantivy per call (one channel message each).
+const DOCS_PER_SEND: usize = 1024;
 
 /// Builds the index of a segment in `dir` (created), from its rows per table.
 pub fn build(dir: &Path, tables: &BTreeMap<String, Vec<RecordBatch>>) -> Result<()> {
@@ -360,43 +484,45 @@ pub fn build_in_ram(tables: &BTreeMap<String, Vec<RecordBatch>>) -> Result<Index
 }
 
 fn fill(index: &Index, tables: &BTreeMap<String, Vec<RecordBatch>>) -> Result<()> {
+    use tantivy::indexer::UserOperation;
     let schema = index.schema();
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 256 << 20)?;
+    let mut writer = index.writer_with_num_threads::<RowDoc>(1, 256 << 20)?;
     let f = |n: &str| -> Field { schema.get_field(n).expect("field in the index schema") };
-    let (table_f, uid_f, time_f) = (f("table"), f("uid"), f("time"));
+    let (table_field, uid_field, time_field) = (f("table"), f("uid"), f("time"));
     for (table, batches) in tables {
         let mut fields: Vec<(Field, &str)> = COMMON.iter().map(|(i, c)| (f(i), *c)).collect();
         fields.extend(table_fields(table).iter().map(|(i, c)| (f(i), *c)));
         for b in batches {
-            let cols: Vec<(Field, Option<ArrayRef>)> = fields
-                .iter()
-                .map(|(fi, c)| (*fi, column_at(b, c)))
-                .collect();
-            let ids = crate::segment::ids(table, b)?;
-            let times = b
-                .column_by_name("time")
-                .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-                .cloned();
-            let mut buf = Vec::new();
-            for r in 0..b.num_rows() {
-                let mut doc = TantivyDocument::default();
-                doc.add_text(table_f, table);
-                doc.add_text(uid_f, ids.value(r));
-                if let Some(t) = &times
-                    && t.is_valid(r)
+            let mut columns = Vec::with_capacity(fields.len());
+            for (field, path) in &fields {
+                if let Some(col) = column_at(b, path)
+                    && let Some(text) = TextColumn::of(&col)?
                 {
-                    doc.add_i64(time_f, t.value(r));
+                    columns.push((*field, text));
                 }
-                for (fi, col) in &cols {
-                    if let Some(col) = col {
-                        buf.clear();
-                        texts(col, r, &mut buf);
-                        for v in &buf {
-                            doc.add_text(*fi, v);
-                        }
-                    }
-                }
-                writer.add_document(doc)?;
+            }
+            let rows = Arc::new(BatchText {
+                table: table.clone(),
+                table_field,
+                uid_field,
+                time_field,
+                ids: crate::segment::ids(table, b)?,
+                times: b
+                    .column_by_name("time")
+                    .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+                    .cloned(),
+                columns,
+            });
+            let mut start = 0;
+            while start < b.num_rows() {
+                let end = (start + DOCS_PER_SEND).min(b.num_rows());
+                writer.run((start..end).map(|row| {
+                    UserOperation::Add(RowDoc {
+                        rows: Arc::clone(&rows),
+                        row,
+                    })
+                }))?;
+                start = end;
             }
         }
     }

@@ -19,13 +19,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, TimestampMicrosecondArray, UInt64Array};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::{Column, DFSchema, ScalarValue, project_schema};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
@@ -43,7 +44,7 @@ use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use crate::index::Hit;
 use crate::manifest::FileMeta;
 use crate::reader::Snapshot;
-use crate::tables::{TABLES, id_column, schema};
+use crate::tables::{TABLES, cast_batch, id_column, stored_schema};
 use crate::{Result, StoreError};
 
 /// Default number of hits `search()` returns.
@@ -176,8 +177,17 @@ impl TableProvider for StoreTable {
         // matching the ids are dropped above it).
         let scan_limit = if self.only_ids.is_some() { None } else { limit };
         if !files.is_empty() {
+            // Footers and page indexes are cached across the session's queries, as
+            // DataFusion's ListingTable does: sealed files never change (their hashes
+            // are chained in the manifest), so a cached footer cannot go stale.
+            let metadata_cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+            let store = state.runtime_env().object_store(&self.store_url)?;
             let mut source = ParquetSource::new(Arc::clone(&self.schema))
-                .with_table_parquet_options(state.table_options().parquet.clone());
+                .with_table_parquet_options(state.table_options().parquet.clone())
+                .with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(
+                    store,
+                    metadata_cache,
+                )));
             // DataFusion pushes the query's filters into the Parquet scan by itself; the
             // id restriction of search() is ours to push (for the bloom filters).
             if let (Some(p), Some(_)) = (&predicate, &self.only_ids) {
@@ -345,6 +355,31 @@ impl TableFunctionImpl for SearchFn {
     }
 }
 
+/// The schema SQL sees for `table`: its [`stored_schema`] (categorical strings as
+/// dictionaries) with the other top-level strings as Arrow's `Utf8View`.
+///
+/// The Parquet reader then decodes those strings into views of its pages instead of
+/// copying every value into a new buffer (DataFusion's own `ListingTable` does the same by
+/// default, `schema_force_view_types`). Strings inside structs keep their stored type:
+/// DataFusion only reads top-level columns as views, anything else would be a cast per
+/// batch. Results can carry `Utf8View` and dictionary columns, which every Arrow writer
+/// (table, JSON, CSV, Parquet) prints like `Utf8`.
+pub fn query_schema(table: &str) -> Result<SchemaRef> {
+    let stored = stored_schema(table)?;
+    let fields: Vec<Field> = stored
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        stored.metadata().clone(),
+    )))
+}
+
 /// A query session over a snapshot of the store.
 pub struct QuerySession {
     ctx: SessionContext,
@@ -377,11 +412,23 @@ impl QuerySession {
                 .into_iter()
                 .map(|f| (snapshot.backend.object_path(&f.path), f))
                 .collect();
+            let sql_schema = query_schema(t)?;
+            let open = snapshot
+                .open
+                .get(t)
+                .map(|batches| {
+                    batches
+                        .iter()
+                        .map(|b| cast_batch(b, &sql_schema))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default();
             let table = Arc::new(StoreTable {
-                schema: schema(t)?,
+                schema: sql_schema,
                 store_url: store_url.clone(),
                 files,
-                open: snapshot.open.get(t).cloned().unwrap_or_default(),
+                open,
                 only_ids: None,
                 id_column: id_column(t),
             });

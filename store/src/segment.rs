@@ -3,17 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::compute::{
     SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::manifest::{FileMeta, sha256_hex};
-use crate::tables::{id_column, schema};
+use crate::tables::{cast_batch, id_column, schema, stored_schema};
 use crate::{Result, StoreError};
 
 /// Rows per Parquet row group (the unit of min/max pruning inside a file).
@@ -36,6 +39,10 @@ pub fn date_of(us: i64) -> String {
 /// Writes each table's rows as Parquet files partitioned by date, Hive-style:
 /// `tables/<table>/date=<YYYY-MM-DD>/part-<segment>.parquet` (`date=unknown` for rows
 /// without a time). Returns the files and the raw bytes the segment holds.
+///
+/// Rows that arrive in time order (the common case for logs) are written batch by batch,
+/// without gathering the segment into one batch first; otherwise they are gathered and
+/// sorted by time.
 pub fn parquet_files(
     segment: &str,
     tables: &BTreeMap<String, Vec<RecordBatch>>,
@@ -43,32 +50,33 @@ pub fn parquet_files(
     let mut out = Vec::new();
     let mut raw_bytes = 0u64;
     for (table, batches) in tables {
-        if batches.iter().all(|b| b.num_rows() == 0) {
+        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        if batches.is_empty() {
             continue;
         }
-        let sch = schema(table)?;
-        let all = concat_batches(&sch, batches)?;
-        if let Some(raw) = all
-            .column_by_name("raw")
-            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        {
-            raw_bytes += raw.value_data().len() as u64;
+        let no_time = || StoreError::Schema {
+            table: table.clone(),
+            reason: "no timestamp column `time`".into(),
+        };
+        let mut times = Vec::with_capacity(batches.len());
+        for b in &batches {
+            if let Some(raw) = b
+                .column_by_name("raw")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            {
+                let o = raw.value_offsets();
+                raw_bytes += (o[o.len() - 1] - o[0]) as u64;
+            }
+            times.push(time_column(b).ok_or_else(no_time)?);
         }
-        let time = all
-            .column_by_name("time")
-            .cloned()
-            .ok_or_else(|| StoreError::Schema {
-                table: table.clone(),
-                reason: "no time column".into(),
-            })?;
-        // Logs mostly arrive in time order: then the rows are already sorted and are not
-        // copied a second time.
-        let sorted = if in_time_order(&time) {
-            all
+        // Logs mostly arrive in time order: then the rows are not copied before encoding.
+        let sorted: Vec<RecordBatch> = if in_time_order(&times) {
+            batches.into_iter().cloned().collect()
         } else {
+            let all = concat_batches(&schema(table)?, batches)?;
             let idx = lexsort_to_indices(
                 &[SortColumn {
-                    values: time,
+                    values: Arc::new(time_column(&all).ok_or_else(no_time)?),
                     options: Some(SortOptions {
                         descending: false,
                         nulls_first: false,
@@ -76,84 +84,127 @@ pub fn parquet_files(
                 }],
                 None,
             )?;
-            take_record_batch(&all, &idx)?
+            vec![take_record_batch(&all, &idx)?]
         };
-        let times = sorted
-            .column_by_name("time")
-            .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-            .cloned()
-            .ok_or_else(|| StoreError::Schema {
-                table: table.clone(),
-                reason: "time is not a timestamp".into(),
-            })?;
-        // Runs of equal dates (the rows are sorted by time).
-        let mut start = 0;
-        while start < sorted.num_rows() {
-            let d = times.is_valid(start).then(|| date_of(times.value(start)));
-            let mut end = start + 1;
-            while end < sorted.num_rows()
-                && times.is_valid(end).then(|| date_of(times.value(end))) == d
-            {
-                end += 1;
+        let stored = stored_schema(table)?;
+        let mut file: Option<PartWriter> = None;
+        for b in &sorted {
+            let times = time_column(b).ok_or_else(no_time)?;
+            // Runs of equal dates (the rows are sorted by time).
+            let mut start = 0;
+            while start < b.num_rows() {
+                let d = times.is_valid(start).then(|| date_of(times.value(start)));
+                let mut end = start + 1;
+                while end < b.num_rows()
+                    && times.is_valid(end).then(|| date_of(times.value(end))) == d
+                {
+                    end += 1;
+                }
+                let date = d.unwrap_or_else(|| "unknown".into());
+                if file.as_ref().is_some_and(|f| f.date != date) {
+                    out.extend(file.take().map(|f| f.finish(segment)).transpose()?);
+                }
+                let w = match &mut file {
+                    Some(w) => w,
+                    None => file.insert(PartWriter::new(table, date, &stored)?),
+                };
+                w.write(&b.slice(start, end - start), &stored)?;
+                start = end;
             }
-            let part = sorted.slice(start, end - start);
-            let date = d.unwrap_or_else(|| "unknown".into());
-            let path = format!("tables/{table}/date={date}/part-{segment}.parquet");
-            let bytes = write_parquet(table, &part)?;
-            let (min, max) = min_max(&part);
-            out.push(ParquetFile {
-                meta: FileMeta {
-                    path,
-                    sha256: sha256_hex(&bytes),
-                    bytes: bytes.len() as u64,
-                    table: Some(table.clone()),
-                    rows: part.num_rows() as u64,
-                    min_time: min,
-                    max_time: max,
-                },
-                bytes,
-            });
-            start = end;
         }
+        out.extend(file.map(|f| f.finish(segment)).transpose()?);
     }
     Ok((out, raw_bytes))
 }
 
-/// Whether a time column is non-decreasing with its nulls (if any) at the end: the order
-/// sealing sorts rows into.
-fn in_time_order(time: &ArrayRef) -> bool {
-    let Some(t) = time.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
-        return false;
-    };
-    let valid = t.len() - t.null_count();
-    if (0..valid).any(|r| t.is_null(r)) {
-        return false;
-    }
-    t.values()[..valid].windows(2).all(|w| w[0] <= w[1])
-}
-
-fn min_max(b: &RecordBatch) -> (Option<i64>, Option<i64>) {
-    let Some(t) = b
-        .column_by_name("time")
+/// The `time` column of a batch.
+fn time_column(b: &RecordBatch) -> Option<TimestampMicrosecondArray> {
+    b.column_by_name("time")
         .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-    else {
-        return (None, None);
-    };
-    (arrow::compute::min(t), arrow::compute::max(t))
+        .cloned()
 }
 
-fn write_parquet(table: &str, batch: &RecordBatch) -> Result<Vec<u8>> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_column_bloom_filter_enabled(ColumnPath::from(id_column(table)), true)
-        .build();
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
-    w.write(batch)?;
-    w.close()?;
-    Ok(buf)
+/// Whether time columns, one after the other, are non-decreasing with their nulls (if
+/// any) at the end: the order sealing sorts rows into.
+fn in_time_order(times: &[TimestampMicrosecondArray]) -> bool {
+    let mut last: Option<i64> = None;
+    let mut seen_null = false;
+    for t in times {
+        let valid = t.len() - t.null_count();
+        if seen_null && valid > 0 {
+            return false;
+        }
+        if (0..valid).any(|r| t.is_null(r)) {
+            return false;
+        }
+        let v = &t.values()[..valid];
+        if v.windows(2).any(|w| w[0] > w[1]) || last.zip(v.first()).is_some_and(|(l, f)| l > *f) {
+            return false;
+        }
+        last = v.last().copied().or(last);
+        seen_null |= valid < t.len();
+    }
+    true
+}
+
+/// One Parquet file being written: the rows of one table and one date.
+struct PartWriter {
+    table: String,
+    date: String,
+    writer: ArrowWriter<Vec<u8>>,
+    rows: u64,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+impl PartWriter {
+    fn new(table: &str, date: String, stored: &SchemaRef) -> Result<Self> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_column_bloom_filter_enabled(ColumnPath::from(id_column(table)), true)
+            .build();
+        Ok(Self {
+            table: table.to_string(),
+            date,
+            writer: ArrowWriter::try_new(Vec::new(), Arc::clone(stored), Some(props))?,
+            rows: 0,
+            min: None,
+            max: None,
+        })
+    }
+
+    /// Appends rows of the table's schema (cast to the stored schema here).
+    fn write(&mut self, rows: &RecordBatch, stored: &SchemaRef) -> Result<()> {
+        if let Some(t) = time_column(rows) {
+            let (lo, hi) = (arrow::compute::min(&t), arrow::compute::max(&t));
+            self.min = self.min.into_iter().chain(lo).min();
+            self.max = self.max.into_iter().chain(hi).max();
+        }
+        self.rows += rows.num_rows() as u64;
+        self.writer.write(&cast_batch(rows, stored)?)?;
+        Ok(())
+    }
+
+    fn finish(self, segment: &str) -> Result<ParquetFile> {
+        let bytes = self.writer.into_inner()?;
+        Ok(ParquetFile {
+            meta: FileMeta {
+                path: format!(
+                    "tables/{}/date={}/part-{segment}.parquet",
+                    self.table, self.date
+                ),
+                sha256: sha256_hex(&bytes),
+                bytes: bytes.len() as u64,
+                table: Some(self.table),
+                rows: self.rows,
+                min_time: self.min,
+                max_time: self.max,
+            },
+            bytes,
+        })
+    }
 }
 
 /// The values of the id column of `batch` (rows are deduplicated on it).
@@ -177,20 +228,37 @@ pub fn ids(table: &str, batch: &RecordBatch) -> Result<StringArray> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    fn times(v: &[Option<i64>]) -> ArrayRef {
-        Arc::new(TimestampMicrosecondArray::from(v.to_vec()).with_timezone("UTC"))
+    fn times(v: &[Option<i64>]) -> TimestampMicrosecondArray {
+        TimestampMicrosecondArray::from(v.to_vec()).with_timezone("UTC")
+    }
+
+    fn ordered(batches: &[&[Option<i64>]]) -> bool {
+        in_time_order(&batches.iter().map(|b| times(b)).collect::<Vec<_>>())
     }
 
     #[test]
     fn time_order_is_non_decreasing_with_nulls_last() {
-        assert!(in_time_order(&times(&[])));
-        assert!(in_time_order(&times(&[Some(1), Some(1), Some(2)])));
-        assert!(in_time_order(&times(&[Some(1), Some(3), None, None])));
-        assert!(in_time_order(&times(&[None])));
-        assert!(!in_time_order(&times(&[Some(2), Some(1)])));
-        assert!(!in_time_order(&times(&[None, Some(1)])));
-        assert!(!in_time_order(&times(&[Some(1), None, Some(2)])));
+        assert!(ordered(&[&[]]));
+        assert!(ordered(&[&[Some(1), Some(1), Some(2)]]));
+        assert!(ordered(&[&[Some(1), Some(3), None, None]]));
+        assert!(ordered(&[&[None]]));
+        assert!(!ordered(&[&[Some(2), Some(1)]]));
+        assert!(!ordered(&[&[None, Some(1)]]));
+        assert!(!ordered(&[&[Some(1), None, Some(2)]]));
+    }
+
+    #[test]
+    fn time_order_spans_batches() {
+        assert!(ordered(&[
+            &[Some(1), Some(2)],
+            &[Some(2), Some(5)],
+            &[],
+            &[None]
+        ]));
+        assert!(ordered(&[&[Some(1)], &[Some(3), None], &[None, None]]));
+        assert!(!ordered(&[&[Some(1), Some(4)], &[Some(3)]]));
+        assert!(!ordered(&[&[Some(1), None], &[Some(3)]]));
+        assert!(!ordered(&[&[None], &[Some(3)]]));
     }
 }

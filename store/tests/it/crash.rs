@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use arrow::array::{Array, StringArray};
 use vigil_store::Store;
 use vigil_store::manifest;
 use vigil_store::reader::Snapshot;
@@ -79,12 +78,7 @@ fn stored_ids(dir: &Path) -> Vec<String> {
             .collect("SELECT event_uid FROM cloudtrail")
             .await
             .unwrap();
-        let mut v = Vec::new();
-        for b in batches {
-            let s = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-            v.extend((0..s.len()).map(|i| s.value(i).to_string()));
-        }
-        v
+        strings(&batches)
     })
 }
 

@@ -201,14 +201,7 @@ impl VerifyReport {
 pub async fn verify(b: &Backend, expect_head: Option<&str>) -> Result<VerifyReport> {
     let mut r = VerifyReport::default();
     let entries = read_all(b).await?;
-    let removed: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Retention { removed, .. } => Some(removed.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let removed = removed_segments(&entries);
     let mut prev_hash = GENESIS.to_string();
     let mut listed = std::collections::BTreeSet::new();
     for (i, e) in entries.iter().enumerate() {
@@ -231,7 +224,7 @@ pub async fn verify(b: &Backend, expect_head: Option<&str>) -> Result<VerifyRepo
         }
         prev_hash = e.hash.clone();
         if let EntryKind::Segment { id, files, .. } = &e.kind {
-            let gone = removed.contains(id);
+            let gone = removed.contains(id.as_str());
             for f in files {
                 listed.insert(f.path.clone());
             }
@@ -289,20 +282,26 @@ pub async fn verify(b: &Backend, expect_head: Option<&str>) -> Result<VerifyRepo
     Ok(r)
 }
 
-/// Per table: the files of live (not removed) segments, with their statistics.
-pub fn live_files(entries: &[Entry]) -> BTreeMap<String, Vec<FileMeta>> {
-    let removed: Vec<&String> = entries
+/// The ids of the segments retention removed (recorded by `Retention` entries).
+pub fn removed_segments(entries: &[Entry]) -> std::collections::HashSet<&str> {
+    entries
         .iter()
         .filter_map(|e| match &e.kind {
             EntryKind::Retention { removed, .. } => Some(removed),
             _ => None,
         })
         .flatten()
-        .collect();
+        .map(String::as_str)
+        .collect()
+}
+
+/// Per table: the files of live (not removed) segments, with their statistics.
+pub fn live_files(entries: &[Entry]) -> BTreeMap<String, Vec<FileMeta>> {
+    let removed = removed_segments(entries);
     let mut out: BTreeMap<String, Vec<FileMeta>> = BTreeMap::new();
     for e in entries {
         if let EntryKind::Segment { id, files, .. } = &e.kind {
-            if removed.contains(&id) {
+            if removed.contains(id.as_str()) {
                 continue;
             }
             for f in files {

@@ -107,6 +107,34 @@ impl PruningStatistics for FileTimes<'_> {
 }
 
 impl StoreTable {
+    /// This table restricted to the rows of `hits`: only the files of the hits'
+    /// segments, the open segment only if a hit is in it, and an exact id filter.
+    fn restricted_to<'h>(&self, hits: impl IntoIterator<Item = &'h Hit>) -> StoreTable {
+        let hits: Vec<&Hit> = hits.into_iter().collect();
+        let segments: HashSet<&str> = hits.iter().map(|h| h.segment.as_str()).collect();
+        StoreTable {
+            schema: Arc::clone(&self.schema),
+            store_url: self.store_url.clone(),
+            files: self
+                .files
+                .iter()
+                .filter(|(p, _)| {
+                    segments
+                        .iter()
+                        .any(|s| !s.is_empty() && p.ends_with(&format!("part-{s}.parquet")))
+                })
+                .cloned()
+                .collect(),
+            open: if segments.contains("") {
+                self.open.clone()
+            } else {
+                Vec::new()
+            },
+            only_ids: Some(Arc::new(hits.iter().map(|h| h.uid.clone()).collect())),
+            id_column: self.id_column,
+        }
+    }
+
     fn predicate(
         &self,
         state: &dyn Session,
@@ -351,30 +379,7 @@ impl TableFunctionImpl for SearchFn {
                 .block_on(async move { snap.search(&q, Some(&t), None, limit).await })
         })
         .map_err(|e| DataFusionError::Plan(format!("search({table:?}, {query:?}): {e}")))?;
-        let segments: HashSet<&str> = hits.iter().map(|h| h.segment.as_str()).collect();
-        let files = base
-            .files
-            .iter()
-            .filter(|(p, _)| {
-                segments
-                    .iter()
-                    .any(|s| !s.is_empty() && p.ends_with(&format!("part-{s}.parquet")))
-            })
-            .cloned()
-            .collect();
-        let open = if segments.contains("") {
-            base.open.clone()
-        } else {
-            Vec::new()
-        };
-        Ok(Arc::new(StoreTable {
-            schema: Arc::clone(&base.schema),
-            store_url: base.store_url.clone(),
-            files,
-            open,
-            only_ids: Some(Arc::new(hits.into_iter().map(|h| h.uid).collect())),
-            id_column: base.id_column,
-        }))
+        Ok(Arc::new(base.restricted_to(&hits)))
     }
 }
 
@@ -506,28 +511,7 @@ impl QuerySession {
             let Some(base) = self.tables.get(table) else {
                 continue;
             };
-            let segments: HashSet<&str> = hs.iter().map(|h| h.segment.as_str()).collect();
-            let restricted = StoreTable {
-                schema: Arc::clone(&base.schema),
-                store_url: base.store_url.clone(),
-                files: base
-                    .files
-                    .iter()
-                    .filter(|(p, _)| {
-                        segments
-                            .iter()
-                            .any(|s| !s.is_empty() && p.ends_with(&format!("part-{s}.parquet")))
-                    })
-                    .cloned()
-                    .collect(),
-                open: if segments.contains("") {
-                    base.open.clone()
-                } else {
-                    Vec::new()
-                },
-                only_ids: Some(Arc::new(hs.iter().map(|h| h.uid.clone()).collect())),
-                id_column: base.id_column,
-            };
+            let restricted = base.restricted_to(hs.iter().copied());
             let batches = self
                 .ctx
                 .read_table(Arc::new(restricted))

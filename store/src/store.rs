@@ -647,18 +647,11 @@ impl Store {
 
 /// The ids of segments not removed by retention, in manifest order.
 pub fn live_segments(entries: &[Entry]) -> Vec<String> {
-    let removed: HashSet<&String> = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Retention { removed, .. } => Some(removed),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let removed = crate::manifest::removed_segments(entries);
     entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Segment { id, .. } if !removed.contains(id) => Some(id.clone()),
+            EntryKind::Segment { id, .. } if !removed.contains(id.as_str()) => Some(id.clone()),
             _ => None,
         })
         .collect()

@@ -503,15 +503,6 @@ impl Correlator {
         let finding_id = finding_id(&cp.rule.meta.id.0, &ids, &discriminator);
         ids.truncate(self.cfg.max_event_ids);
         let finding = Finding {
-            finding_id,
-            rule_id: cp.rule.meta.id.0.clone(),
-            rule_title: cp.rule.meta.title.clone(),
-            level: cp.rule.meta.level,
-            tags: cp.rule.meta.tags.clone(),
-            time: rfc3339(end),
-            time_us: end,
-            source: "correlation".into(),
-            event_ids: ids.clone(),
             group: Some(group_map),
             window: Some(Window {
                 start: rfc3339(start),
@@ -519,8 +510,13 @@ impl Correlator {
             }),
             correlation_type: Some(cp.rule.kind),
             value: Some(value),
-            suppressed: 0,
-            author: cp.rule.meta.author.clone(),
+            ..Finding::of_rule(
+                &cp.rule.meta,
+                finding_id,
+                end,
+                "correlation".into(),
+                ids.clone(),
+            )
         };
         // Feed parent correlations (their group-by values taken by name).
         for &parent in &cp.parents {

@@ -13,7 +13,7 @@ use crate::Result;
 use crate::compile::{CompileOptions, Compiled, LoadReport, compile};
 use crate::correlate::{CorrelationConfig, CorrelationStats, Correlator};
 use crate::eval::Evaluator;
-use crate::finding::{Finding, finding_id, rfc3339};
+use crate::finding::{Finding, finding_id};
 use crate::hits::{Hit, collect};
 use crate::rule::Suppress;
 use crate::rule::load::{RuleSet, load_paths};
@@ -147,23 +147,13 @@ impl Detector {
                 );
             }
             if info.emit {
-                let finding = Finding {
-                    finding_id: finding_id(&info.meta.id.0, std::slice::from_ref(&h.event_id), ""),
-                    rule_id: info.meta.id.0.clone(),
-                    rule_title: info.meta.title.clone(),
-                    level: info.meta.level,
-                    tags: info.meta.tags.clone(),
-                    time: rfc3339(h.time_us),
-                    time_us: h.time_us,
-                    source: h.kind.name().into(),
-                    event_ids: vec![h.event_id.clone()],
-                    group: None,
-                    window: None,
-                    correlation_type: None,
-                    value: None,
-                    suppressed: 0,
-                    author: info.meta.author.clone(),
-                };
+                let finding = Finding::of_rule(
+                    &info.meta,
+                    finding_id(&info.meta.id.0, std::slice::from_ref(&h.event_id), ""),
+                    h.time_us,
+                    h.kind.name().into(),
+                    vec![h.event_id.clone()],
+                );
                 match &info.meta.options.suppress {
                     Some(s) => out.extend(self.suppressor.offer(
                         finding,

@@ -49,6 +49,37 @@ pub struct Finding {
     pub author: Option<String>,
 }
 
+impl Finding {
+    /// A finding of the rule described by `meta` at `time_us` over `event_ids`: the rule's
+    /// id, title, level, tags and author, nothing suppressed yet, no correlation fields
+    /// (correlations set `group`, `window`, `correlation_type` and `value`).
+    pub fn of_rule(
+        meta: &crate::rule::Meta,
+        finding_id: String,
+        time_us: i64,
+        source: String,
+        event_ids: Vec<String>,
+    ) -> Self {
+        Finding {
+            finding_id,
+            rule_id: meta.id.0.clone(),
+            rule_title: meta.title.clone(),
+            level: meta.level,
+            tags: meta.tags.clone(),
+            time: rfc3339(time_us),
+            time_us,
+            source,
+            event_ids,
+            group: None,
+            window: None,
+            correlation_type: None,
+            value: None,
+            suppressed: 0,
+            author: meta.author.clone(),
+        }
+    }
+}
+
 /// A correlation's time window.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Window {

@@ -360,8 +360,8 @@ fn ingest(size_mb: u64, dir: &Path, reps: usize, with_duckdb: bool) -> Result<()
         let ceiling = (!ceiling_runs.is_empty()).then(|| median(&mut ceiling_runs));
         let ratio = (!ratios.is_empty()).then(|| median(&mut ratios));
         // (median DuckDB seconds, median of the per-pair DuckDB/Vigil time ratios)
-        let duck = (!duck_runs.is_empty())
-            .then(|| (median(&mut duck_runs), median(&mut duck_ratios)));
+        let duck =
+            (!duck_runs.is_empty()).then(|| (median(&mut duck_runs), median(&mut duck_ratios)));
         if let Some(drows) = duck_rows
             && drows != events
             && !d.name.starts_with("cloudtrail-s3")

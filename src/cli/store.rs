@@ -453,8 +453,9 @@ pub struct VerifyArgs {
 pub fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let report = rt.block_on(async {
-        let snap = Snapshot::load(&args.data).await?;
-        vigil_store::manifest::verify(&snap.backend, args.expect_head.as_deref()).await
+        // Only the backend: verifying reads the manifest and the sealed files, not the log.
+        let (_, backend) = Snapshot::open_backend(&args.data)?;
+        vigil_store::manifest::verify(&backend, args.expect_head.as_deref()).await
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

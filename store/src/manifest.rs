@@ -282,6 +282,14 @@ pub async fn verify(b: &Backend, expect_head: Option<&str>) -> Result<VerifyRepo
     Ok(r)
 }
 
+/// Whether the manifest records sealing segment `id` (a log whose segment is listed was
+/// sealed already: its rows are in the sealed files, not to be replayed).
+pub fn has_segment(entries: &[Entry], id: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| matches!(&e.kind, EntryKind::Segment { id: s, .. } if s == id))
+}
+
 /// The ids of the segments retention removed (recorded by `Retention` entries).
 pub fn removed_segments(entries: &[Entry]) -> std::collections::HashSet<&str> {
     entries

@@ -33,8 +33,9 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Loads the view of the store in `dir`; an error if `dir` is not a store.
-    pub async fn load(dir: &Path) -> Result<Self> {
+    /// The settings and storage backend of the store in `dir`, without reading its log
+    /// or manifest (what `vigil verify` needs); an error if `dir` is not a store.
+    pub fn open_backend(dir: &Path) -> Result<(Settings, Backend)> {
         if !dir.join(settings::FILE).exists() {
             return Err(StoreError::Corrupt {
                 path: dir.to_path_buf(),
@@ -47,6 +48,12 @@ impl Snapshot {
         }
         let settings = Settings::load(dir)?;
         let backend = crate::store::backend(dir, &settings)?;
+        Ok((settings, backend))
+    }
+
+    /// Loads the view of the store in `dir`; an error if `dir` is not a store.
+    pub async fn load(dir: &Path) -> Result<Self> {
+        let (settings, backend) = Self::open_backend(dir)?;
         // The log first, then the manifest: a seal in between then shows up in the
         // manifest and the log's rows are skipped, rather than being missed.
         let wal_path = dir.join(WAL_FILE);
@@ -58,9 +65,7 @@ impl Snapshot {
         let entries = manifest::read_all(&backend).await?;
         let mut open: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
         if let Some(rec) = rec
-            && !entries
-                .iter()
-                .any(|e| matches!(&e.kind, EntryKind::Segment { id, .. } if *id == rec.segment))
+            && !manifest::has_segment(&entries, &rec.segment)
         {
             for (t, b) in rec.records {
                 open.entry(t).or_default().push(b);

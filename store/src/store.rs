@@ -153,10 +153,7 @@ impl Store {
         let mut open: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
         let (wal, segment) = if wal_path.exists() {
             let rec = wal::recover(&wal_path)?;
-            let sealed_already = entries
-                .iter()
-                .any(|e| matches!(&e.kind, EntryKind::Segment { id, .. } if *id == rec.segment));
-            if sealed_already {
+            if crate::manifest::has_segment(&entries, &rec.segment) {
                 recovery.already_sealed = true;
                 let seg = new_segment_id();
                 (WalWriter::create(&wal_path, &seg, settings.fsync)?, seg)

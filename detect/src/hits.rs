@@ -5,7 +5,7 @@ use arrow::array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
-use crate::compile::{Compiled, CorrInput};
+use crate::compile::{Compiled, HitFields};
 use crate::eval::RuleMatch;
 use crate::fields::{Access, Values, column, extract_raw, resolve, typed_values};
 
@@ -140,37 +140,16 @@ pub fn collect(
     let mut out = Vec::new();
     for m in matches {
         let info = &plan.rules[m.rule];
-        // Fields this rule's hits must carry.
-        let mut names: Vec<String> = Vec::new();
-        let mut feeds_spec: Vec<(usize, usize, Vec<usize>, Vec<usize>)> = Vec::new();
-        for &c in &info.feeds {
-            for (pos, input) in plan.correlations[c].inputs.iter().enumerate() {
-                if let CorrInput::Rule {
-                    rule,
-                    group_fields,
-                    value_fields,
-                } = input
-                    && *rule == m.rule
-                {
-                    let g: Vec<usize> =
-                        group_fields.iter().map(|f| intern(&mut names, f)).collect();
-                    let v: Vec<usize> =
-                        value_fields.iter().map(|f| intern(&mut names, f)).collect();
-                    feeds_spec.push((c, pos, g, v));
-                }
-            }
-        }
-        let sup: Vec<usize> = info
-            .meta
-            .options
-            .suppress
-            .as_ref()
-            .map(|s| s.fields.iter().map(|f| intern(&mut names, f)).collect())
-            .unwrap_or_default();
+        // Fields this rule's hits must carry (fixed when the rules were compiled).
+        let HitFields {
+            names,
+            feeds: feeds_spec,
+            suppress: sup,
+        } = &info.hit_fields;
         let values = if names.is_empty() {
             Vec::new()
         } else {
-            field_values(kind, batch, &names, &m.rows)
+            field_values(kind, batch, names, &m.rows)
         };
         for r in m.rows.iter() {
             let event_id = ids
@@ -204,14 +183,4 @@ pub fn collect(
         }
     }
     out
-}
-
-fn intern(names: &mut Vec<String>, f: &str) -> usize {
-    match names.iter().position(|n| n == f) {
-        Some(i) => i,
-        None => {
-            names.push(f.to_string());
-            names.len() - 1
-        }
-    }
 }

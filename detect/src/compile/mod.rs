@@ -235,6 +235,61 @@ pub struct RuleInfo {
     pub emit: bool,
     /// Correlations it feeds.
     pub feeds: Vec<usize>,
+    /// The field values its hits carry (for the correlations it feeds and its
+    /// suppression), fixed at compile time.
+    pub hit_fields: HitFields,
+}
+
+/// The field values a rule's hits carry, computed once when rules are compiled.
+#[derive(Debug, Clone, Default)]
+pub struct HitFields {
+    /// Field names to read for each hit row, each once.
+    pub names: Vec<String>,
+    /// Per correlation input the rule feeds: the correlation, the input's position, and
+    /// the indexes into `names` of its group-by fields and of its value fields.
+    pub feeds: Vec<(usize, usize, Vec<usize>, Vec<usize>)>,
+    /// Indexes into `names` of the rule's suppression fields.
+    pub suppress: Vec<usize>,
+}
+
+impl HitFields {
+    fn of(rule: usize, info: &RuleInfo, plans: &[CorrelationPlan]) -> Self {
+        fn intern(names: &mut Vec<String>, f: &str) -> usize {
+            match names.iter().position(|n| n == f) {
+                Some(i) => i,
+                None => {
+                    names.push(f.to_string());
+                    names.len() - 1
+                }
+            }
+        }
+        let mut out = HitFields::default();
+        for &c in &info.feeds {
+            for (pos, input) in plans[c].inputs.iter().enumerate() {
+                if let CorrInput::Rule {
+                    rule: r,
+                    group_fields,
+                    value_fields,
+                } = input
+                    && *r == rule
+                {
+                    let g = group_fields
+                        .iter()
+                        .map(|f| intern(&mut out.names, f))
+                        .collect();
+                    let v = value_fields
+                        .iter()
+                        .map(|f| intern(&mut out.names, f))
+                        .collect();
+                    out.feeds.push((c, pos, g, v));
+                }
+            }
+        }
+        if let Some(s) = &info.meta.options.suppress {
+            out.suppress = s.fields.iter().map(|f| intern(&mut out.names, f)).collect();
+        }
+        out
+    }
 }
 
 /// What a correlation reads from one referenced rule.
@@ -505,6 +560,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                     kind,
                     emit: true,
                     feeds: Vec::new(),
+                    hit_fields: HitFields::default(),
                 });
                 rule_nodes.push((idx, kind, node));
             }
@@ -1017,10 +1073,11 @@ fn compile_correlations(
     }
     // `generate`: a rule used by correlations emits its own findings only if one of them
     // asks for it; a correlation used by another emits only if asked.
-    for r in rules.iter_mut() {
+    for (i, r) in rules.iter_mut().enumerate() {
         if !r.feeds.is_empty() {
             r.emit = r.feeds.iter().any(|&c| plans[c].rule.generate);
         }
+        r.hit_fields = HitFields::of(i, r, &plans);
     }
     let emits: Vec<(usize, bool)> = plans
         .iter()

@@ -179,7 +179,6 @@ struct Row<'i> {
 /// Accumulates CloudTrail events into Arrow columns.
 pub(crate) struct Builder {
     rows: usize,
-    raw_bytes: usize,
     time: TimestampMicrosecondBuilder,
     actor: StrCol,
     src_ip: StrCol,
@@ -210,7 +209,6 @@ impl Builder {
     pub fn new() -> Self {
         Self {
             rows: 0,
-            raw_bytes: 0,
             time: ts(),
             actor: StrCol::with_capacity(0, 0),
             src_ip: StrCol::with_capacity(0, 0),
@@ -245,7 +243,7 @@ impl Builder {
     }
 
     pub fn raw_bytes(&self) -> usize {
-        self.raw_bytes
+        self.raw.value_bytes()
     }
 
     /// Appends one event. `raw` is its verbatim text; `ctx` carries envelope defaults.
@@ -335,7 +333,6 @@ impl Builder {
 
     fn push(&mut self, row: Row<'_>, raw: &str, ctx: &crate::decoder::RowCtx<'_>) {
         self.rows += 1;
-        self.raw_bytes += raw.len();
         self.time.append_value(row.time);
         let actor = row.ui[UI_ARN]
             .as_deref()
@@ -381,7 +378,6 @@ impl Builder {
     /// Builds the batch and resets the builder.
     pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        self.raw_bytes = 0;
         let strs = |cols: &mut [StrCol]| -> Result<Vec<ArrayRef>> {
             cols.iter_mut()
                 .map(|c| {

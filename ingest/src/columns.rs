@@ -142,13 +142,11 @@ impl Validity {
         }
     }
 
+    /// The bits as a null buffer; `None` if every row is valid.
     pub(crate) fn finish(self) -> Option<NullBuffer> {
-        let words: Vec<u64> = self.words?.into_iter().map(u64::to_le).collect();
-        Some(NullBuffer::new(BooleanBuffer::new(
-            Buffer::from_vec(words),
-            0,
-            self.len,
-        )))
+        self.words
+            .is_some()
+            .then(|| NullBuffer::new(self.finish_bits()))
     }
 
     /// The bits as a boolean buffer, materialized if every bit was set.

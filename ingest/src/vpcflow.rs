@@ -727,7 +727,6 @@ struct Chunk {
 /// once per chunk rather than once per record.
 pub(crate) struct Builder {
     rows: usize,
-    raw_bytes: usize,
     cols: Columns,
     /// Per row: event time when it is not `start` (else null); only materialized when
     /// some row needs it.
@@ -777,7 +776,6 @@ impl Builder {
         let (r, b) = (1024, 1024 * 128);
         Self {
             rows: 0,
-            raw_bytes: 0,
             cols: Columns::new(),
             time_fallback: Vec::new(),
             time_differs: false,
@@ -804,7 +802,7 @@ impl Builder {
     }
 
     pub fn raw_bytes(&self) -> usize {
-        self.raw_bytes
+        self.raw.value_bytes()
     }
 
     /// Parses and appends one record line under `format`. Returns the rejection reason.
@@ -1097,7 +1095,6 @@ impl Builder {
                 .push(content_hash_into(line.as_bytes(), &mut hex));
             self.raw.push_span_data(text, a, b);
             self.raw.validity.push(true);
-            self.raw_bytes += line.len();
         }
         self.rows += rows;
     }
@@ -1106,8 +1103,7 @@ impl Builder {
     pub fn finish(&mut self) -> Result<RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
         self.last_rows = rows.max(1024);
-        self.last_raw = self.raw_bytes.max(1024 * 128);
-        self.raw_bytes = 0;
+        self.last_raw = self.raw.value_bytes().max(1024 * 128);
         let all_fields = fields();
         let mut specific: Vec<ArrayRef> = Vec::with_capacity(FLOW_FIELDS.len() + 1);
         for (i, (_, ty, _)) in FLOW_FIELDS.iter().enumerate() {

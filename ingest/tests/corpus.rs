@@ -356,8 +356,10 @@ fn falco_plugin_cloudtrail_records_files() {
     }
 }
 
-/// Every typed CloudTrail column holds what the event's JSON says, checked with
-/// serde_json on each row's verbatim `raw` text: strings, booleans (`readOnly`,
+/// The typed CloudTrail columns analysts and rules use most hold what the event's JSON
+/// says, checked with serde_json on each row's verbatim `raw` text (the key names are
+/// spelled here, not taken from the parser, so a misspelt key cannot pass as two nulls):
+/// eight top-level strings, six `userIdentity` fields, booleans (`readOnly`,
 /// `managementEvent`, `mfaAuthenticated` written as "true"/"false"), and the nulls of the
 /// `userIdentity`, `sessionContext` and `sessionIssuer` structs. Returns the rows checked.
 fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usize {

@@ -13,7 +13,7 @@ use crate::error::io;
 use crate::index::{self, Hit};
 use crate::manifest::{self, Entry, EntryKind, FileMeta};
 use crate::settings::{self, Settings};
-use crate::store::{WAL_FILE, live_segments};
+use crate::store::WAL_FILE;
 use crate::{Result, StoreError};
 
 /// What a reader sees of the store at one moment.
@@ -90,11 +90,11 @@ impl Snapshot {
 
     /// Live segments with their entry, oldest first.
     pub fn segments(&self) -> Vec<(&str, &[FileMeta])> {
-        let live = live_segments(&self.entries);
+        let removed = manifest::removed_segments(&self.entries);
         self.entries
             .iter()
             .filter_map(|e| match &e.kind {
-                EntryKind::Segment { id, files, .. } if live.contains(id) => {
+                EntryKind::Segment { id, files, .. } if !removed.contains(id.as_str()) => {
                     Some((id.as_str(), files.as_slice()))
                 }
                 _ => None,

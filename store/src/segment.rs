@@ -30,6 +30,9 @@ pub struct ParquetFile {
     pub bytes: Vec<u8>,
 }
 
+/// Microseconds in a day.
+const DAY_US: i64 = 86_400_000_000;
+
 /// The UTC date of `us` as `YYYY-MM-DD`.
 pub fn date_of(us: i64) -> String {
     let t = vigil_detect::finding::rfc3339(us);
@@ -60,13 +63,7 @@ pub fn parquet_files(
         };
         let mut times = Vec::with_capacity(batches.len());
         for b in &batches {
-            if let Some(raw) = b
-                .column_by_name("raw")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            {
-                let o = raw.value_offsets();
-                raw_bytes += (o[o.len() - 1] - o[0]) as u64;
-            }
+            raw_bytes += crate::store::raw_len(b);
             times.push(time_column(b).ok_or_else(no_time)?);
         }
         // Logs mostly arrive in time order: then the rows are not copied before encoding.
@@ -90,17 +87,20 @@ pub fn parquet_files(
         let mut file: Option<PartWriter> = None;
         for b in &sorted {
             let times = time_column(b).ok_or_else(no_time)?;
-            // Runs of equal dates (the rows are sorted by time).
+            // Runs of equal UTC days (the rows are sorted by time); the date is written
+            // out once per run.
+            let day = |r: usize| times.is_valid(r).then(|| times.value(r).div_euclid(DAY_US));
             let mut start = 0;
             while start < b.num_rows() {
-                let d = times.is_valid(start).then(|| date_of(times.value(start)));
+                let d = day(start);
                 let mut end = start + 1;
-                while end < b.num_rows()
-                    && times.is_valid(end).then(|| date_of(times.value(end))) == d
-                {
+                while end < b.num_rows() && day(end) == d {
                     end += 1;
                 }
-                let date = d.unwrap_or_else(|| "unknown".into());
+                let date = match d {
+                    Some(_) => date_of(times.value(start)),
+                    None => "unknown".into(),
+                };
                 if file.as_ref().is_some_and(|f| f.date != date) {
                     out.extend(file.take().map(|f| f.finish(segment)).transpose()?);
                 }
@@ -108,7 +108,7 @@ pub fn parquet_files(
                     Some(w) => w,
                     None => file.insert(PartWriter::new(table, date, &stored)?),
                 };
-                w.write(&b.slice(start, end - start), &stored)?;
+                w.write(&b.slice(start, end - start))?;
                 start = end;
             }
         }
@@ -152,6 +152,8 @@ struct PartWriter {
     table: String,
     date: String,
     writer: ArrowWriter<Vec<u8>>,
+    /// The table's stored schema (rows are cast to it).
+    stored: SchemaRef,
     rows: u64,
     min: Option<i64>,
     max: Option<i64>,
@@ -169,6 +171,7 @@ impl PartWriter {
             table: table.to_string(),
             date,
             writer: ArrowWriter::try_new(Vec::new(), Arc::clone(stored), Some(props))?,
+            stored: Arc::clone(stored),
             rows: 0,
             min: None,
             max: None,
@@ -176,14 +179,14 @@ impl PartWriter {
     }
 
     /// Appends rows of the table's schema (cast to the stored schema here).
-    fn write(&mut self, rows: &RecordBatch, stored: &SchemaRef) -> Result<()> {
+    fn write(&mut self, rows: &RecordBatch) -> Result<()> {
         if let Some(t) = time_column(rows) {
             let (lo, hi) = (arrow::compute::min(&t), arrow::compute::max(&t));
             self.min = self.min.into_iter().chain(lo).min();
             self.max = self.max.into_iter().chain(hi).max();
         }
         self.rows += rows.num_rows() as u64;
-        self.writer.write(&cast_batch(rows, stored)?)?;
+        self.writer.write(&cast_batch(rows, &self.stored)?)?;
         Ok(())
     }
 

@@ -654,7 +654,8 @@ pub fn live_segments(entries: &[Entry]) -> Vec<String> {
         .collect()
 }
 
-fn raw_len(batch: &RecordBatch) -> u64 {
+/// Bytes of verbatim event text (`raw`) in `batch`.
+pub(crate) fn raw_len(batch: &RecordBatch) -> u64 {
     batch
         .column_by_name("raw")
         .and_then(|c| c.as_any().downcast_ref::<StringArray>())

@@ -156,39 +156,15 @@ pub fn stored_schema(table: &str) -> Result<SchemaRef> {
     )))
 }
 
-/// `column` cast to `to`, struct children one by one (Arrow's cast does not change the
-/// types of a struct's children).
-pub fn cast_column(column: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
-    use arrow::array::{Array, StructArray};
-    if column.data_type() == to {
-        return Ok(Arc::clone(column));
-    }
-    if let (Some(st), DataType::Struct(fields)) =
-        (column.as_any().downcast_ref::<StructArray>(), to)
-    {
-        let children = st
-            .columns()
-            .iter()
-            .zip(fields)
-            .map(|(c, f)| cast_column(c, f.data_type()))
-            .collect::<Result<Vec<_>>>()?;
-        return Ok(Arc::new(StructArray::try_new(
-            fields.clone(),
-            children,
-            st.nulls().cloned(),
-        )?));
-    }
-    Ok(arrow::compute::cast(column, to)?)
-}
-
-/// `batch` cast column by column to `schema` (same column names and order).
+/// `batch` cast column by column to `schema` (same column names and order; Arrow's cast
+/// also casts a struct's children, field by field).
 pub fn cast_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()
         .zip(schema.fields())
-        .map(|(c, f)| cast_column(c, f.data_type()))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 

@@ -1,10 +1,13 @@
 //! Evaluating compiled rules on a batch.
 //!
-//! 1. Fields held in typed columns are read for every row; each leaf on them becomes a row
-//!    bitmap. String leaves are decided per *distinct* value: the value is scanned once by
-//!    its field's Hyperscan database (which holds every string pattern of every rule on
-//!    that field) and the leaves it matches are cached, so a batch where `eventName`
-//!    takes 60 values costs 60 scans, not 8192.
+//! 1. Fields held in typed columns are read; each leaf on them becomes a row bitmap.
+//!    String leaves are decided per *distinct* value: the value is scanned once by its
+//!    field's Hyperscan database (which holds every string pattern of every rule on that
+//!    field) and the leaves it matches are cached ([`crate::cache`]), so a batch where
+//!    `eventName` takes 60 values costs 60 scans, not 8192. The fields rules are gated on
+//!    (mostly `eventName`) are read on every row; any other string field only on the rows
+//!    where some rule reading it has its gate open, since elsewhere those rules are false
+//!    whatever it holds.
 //! 2. Every rule's condition is evaluated over these bitmaps in three-valued logic,
 //!    leaves on fields that live in the verbatim JSON being "unknown". Most rows are
 //!    decided here (an `eventName` test is false), and only the rows left undecided are
@@ -14,19 +17,16 @@
 
 use std::borrow::Cow;
 
-use ahash::AHashMap;
 use arrow::array::{Array, RecordBatch, StringArray};
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
+use crate::cache::ValueCache;
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node};
 use crate::fields::{Access, ColType, Item, Values, column, extract_raw, typed_values};
 use crate::rule::{Op, TimePart};
 use crate::{DetectError, Result};
-
-/// Distinct values remembered per field before the cache is cleared.
-const CACHE_MAX: usize = 200_000;
 
 /// The rows of a batch one rule matched.
 #[derive(Debug, Clone)]
@@ -35,12 +35,6 @@ pub struct RuleMatch {
     pub rule: usize,
     /// Matching rows.
     pub rows: Bitmap,
-}
-
-#[derive(Default)]
-struct FieldCache {
-    map: AHashMap<Box<str>, (u32, u32)>,
-    hits: Vec<u32>,
 }
 
 /// Per-thread evaluation state: Hyperscan scratch space and per-field caches of which
@@ -55,11 +49,16 @@ pub struct Evaluator {
     /// Per-field leaf bitmaps being built, reused likewise.
     spare_field_bits: Vec<Option<Bitmap>>,
     scratch: Option<Scratch>,
-    caches: Vec<Vec<FieldCache>>,
+    caches: Vec<Vec<ValueCache>>,
     /// Per source, per field: its leaves.
     field_leaves: Vec<Vec<Vec<u32>>>,
     /// Per source, per leaf: its position in its field's leaf list.
     slots: Vec<Vec<u32>>,
+    /// Per source, per field: rules (indexes into [`KindPlan::rules`]) that read it.
+    rules_of_field: Vec<Vec<Vec<usize>>>,
+    /// Per source, per field: a typed string field no rule is gated on, read only on the
+    /// rows where a rule that reads it has its gate open.
+    lazy: Vec<Vec<bool>>,
 }
 
 impl Evaluator {
@@ -89,7 +88,7 @@ impl Evaluator {
         let caches = plan
             .kinds
             .iter()
-            .map(|k| k.fields.iter().map(|_| FieldCache::default()).collect())
+            .map(|k| k.fields.iter().map(|_| ValueCache::default()).collect())
             .collect();
         let field_leaves = plan
             .kinds
@@ -116,6 +115,48 @@ impl Evaluator {
                 slots
             })
             .collect();
+        let rules_of_field = plan
+            .kinds
+            .iter()
+            .map(|k| {
+                let mut per = vec![Vec::new(); k.fields.len()];
+                for (ri, (_, node)) in k.rules.iter().enumerate() {
+                    let mut ls = Vec::new();
+                    node.leaves(&mut ls);
+                    let mut fs: Vec<usize> =
+                        ls.iter().map(|&l| k.leaves[l as usize].field).collect();
+                    fs.sort_unstable();
+                    fs.dedup();
+                    fs.into_iter().for_each(|f| per[f].push(ri));
+                }
+                per
+            })
+            .collect();
+        let lazy = plan
+            .kinds
+            .iter()
+            .map(|k| {
+                let mut gated = vec![false; k.fields.len()];
+                for g in k.gates.iter().flatten() {
+                    g.iter()
+                        .for_each(|&l| gated[k.leaves[l as usize].field] = true);
+                }
+                k.fields
+                    .iter()
+                    .zip(gated)
+                    .map(|(f, gated)| {
+                        !gated
+                            && matches!(
+                                f.access,
+                                Access::Column {
+                                    ty: ColType::Utf8,
+                                    ..
+                                }
+                            )
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(Self {
             gate_counts: (0, 0),
             spare: (Vec::new(), Vec::new()),
@@ -124,6 +165,8 @@ impl Evaluator {
             caches,
             field_leaves,
             slots,
+            rules_of_field,
+            lazy,
         })
     }
 
@@ -158,8 +201,12 @@ impl Evaluator {
             masks: vec![Bitmap::ones(rows)],
             rows,
         };
-        // Phase 1: typed columns, every row.
+        // Phase 1: typed columns. Fields a rule is gated on, and numbers and booleans, on
+        // every row; the other string fields (`lazy`) after them, on the rows where a
+        // rule reading them is still open (its gate holds): elsewhere every such rule is
+        // already false, whatever the field holds.
         let all = Bitmap::ones(rows);
+        let mut lazy: Vec<(usize, &StringArray)> = Vec::new();
         let mut col_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
         let arrays: Vec<Option<arrow::array::ArrayRef>> = kp
             .fields
@@ -176,7 +223,11 @@ impl Evaluator {
                     if *ty == ColType::Utf8
                         && let Some(s) = arr.as_any().downcast_ref::<StringArray>()
                     {
-                        self.field_leaves_utf8(kp, kind, fi, s, &all, &mut st)?;
+                        if self.lazy[kind.index()][fi] {
+                            lazy.push((fi, s));
+                        } else {
+                            self.field_leaves_utf8(kp, kind, fi, s, &all, ALL_ROWS, &mut st)?;
+                        }
                         continue;
                     }
                     col_values[fi] = Some(typed_values(arr, *ty));
@@ -187,7 +238,35 @@ impl Evaluator {
         }
         for fi in 0..kp.fields.len() {
             if let Some(v) = &col_values[fi] {
-                self.field_leaves_values(kp, kind, fi, v, &all, &mut st, &col_values)?;
+                self.field_leaves_values(kp, kind, fi, v, &all, ALL_ROWS, &mut st, &col_values)?;
+            }
+        }
+        for (fi, arr) in lazy {
+            // Gate leaves are on the fields read above, known on every row.
+            let mut need = Bitmap::zeros(rows);
+            for &ri in &self.rules_of_field[kind.index()][fi] {
+                match &kp.gates[ri] {
+                    None => {
+                        need = all.clone();
+                        break;
+                    }
+                    Some(gate) => gate.iter().for_each(|&l| {
+                        if let Some(b) = &st.bits[l as usize] {
+                            need.or(b);
+                        }
+                    }),
+                }
+            }
+            if need.none() {
+                // Every rule reading it is skipped by its gate: its leaves stay unknown.
+                continue;
+            }
+            if need.count() == rows || st.masks.len() >= usize::from(UNKNOWN) - 2 {
+                self.field_leaves_utf8(kp, kind, fi, arr, &all, ALL_ROWS, &mut st)?;
+            } else {
+                let at = st.masks.len() as u8;
+                self.field_leaves_utf8(kp, kind, fi, arr, &need, at, &mut st)?;
+                st.masks.push(need);
             }
         }
         // Phase 2: three-valued evaluation; collect rows still undecided.
@@ -253,6 +332,8 @@ impl Evaluator {
             })
             .collect();
         let extracted = extract_raw(raw, &need, &targets);
+        // At most 254 masks before this one (lazy fields stop adding at 253).
+        let needed_rows = st.masks.len() as u8;
         st.masks.push(need.clone());
         let mut raw_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
         for (fi, v) in raw_fields.iter().zip(extracted) {
@@ -277,7 +358,7 @@ impl Evaluator {
         }
         for &fi in &raw_fields {
             if let Some(v) = &raw_values[fi] {
-                self.field_leaves_values(kp, kind, fi, v, &need, &mut st, &merged)?;
+                self.field_leaves_values(kp, kind, fi, v, &need, needed_rows, &mut st, &merged)?;
             }
         }
         // Leaves still unknown (fieldref on typed fields): compute on the needed rows.
@@ -287,7 +368,7 @@ impl Evaluator {
                 && let Some(v) = &merged[leaf.field]
             {
                 let bits = self.plain_leaf(kp, li, v, &need, &merged);
-                st.set(li, Some(bits), NEEDED_ROWS);
+                st.set(li, Some(bits), needed_rows);
             }
         }
         for (rule, node, u) in undecided {
@@ -303,7 +384,9 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// String and other leaves of a Utf8 column, every row.
+    /// String and other leaves of a Utf8 column, on the rows of `mask` (`mask_at`: its
+    /// index in [`LeafState::masks`]).
+    #[allow(clippy::too_many_arguments)]
     fn field_leaves_utf8(
         &mut self,
         kp: &KindPlan,
@@ -311,6 +394,7 @@ impl Evaluator {
         fi: usize,
         arr: &StringArray,
         mask: &Bitmap,
+        mask_at: u8,
         st: &mut LeafState,
     ) -> Result<()> {
         let leaves = std::mem::take(&mut self.field_leaves[kind.index()][fi]);
@@ -366,7 +450,7 @@ impl Evaluator {
         }
         for (i, l) in leaves.iter().enumerate() {
             if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
-                st.set(*l as usize, bits[i].take(), ALL_ROWS);
+                st.set(*l as usize, bits[i].take(), mask_at);
             }
         }
         self.spare_field_bits = bits;
@@ -374,7 +458,8 @@ impl Evaluator {
         result
     }
 
-    /// All leaves of a field given as [`Values`], on the rows of `mask`.
+    /// All leaves of a field given as [`Values`], on the rows of `mask` (`mask_at`: its
+    /// index in [`LeafState::masks`]).
     #[allow(clippy::too_many_arguments)]
     fn field_leaves_values(
         &mut self,
@@ -383,6 +468,7 @@ impl Evaluator {
         fi: usize,
         v: &Values<'_>,
         mask: &Bitmap,
+        mask_at: u8,
         st: &mut LeafState,
         all_values: &[Option<Values<'_>>],
     ) -> Result<()> {
@@ -407,11 +493,6 @@ impl Evaluator {
                 }
             }
         }
-        let which = if mask.count() == rows {
-            ALL_ROWS
-        } else {
-            NEEDED_ROWS
-        };
         for (i, &l) in leaves.iter().enumerate() {
             let leaf = &kp.leaves[l as usize];
             let bits = match &leaf.kind {
@@ -424,7 +505,7 @@ impl Evaluator {
                 }
                 _ => Some(self.plain_leaf(kp, l as usize, v, mask, all_values)),
             };
-            st.set(l as usize, bits, which);
+            st.set(l as usize, bits, mask_at);
         }
         Ok(())
     }
@@ -460,7 +541,7 @@ impl Evaluator {
         text: &str,
     ) -> Result<(u32, u32)> {
         let cache = &mut self.caches[kind.index()][fi];
-        if let Some(&range) = cache.map.get(text) {
+        if let Some(range) = cache.get(text.as_bytes()) {
             return Ok(range);
         }
         let scratch = self
@@ -493,15 +574,7 @@ impl Evaluator {
         }
         ids.sort_unstable();
         ids.dedup();
-        if cache.map.len() >= CACHE_MAX {
-            cache.map.clear();
-            cache.hits.clear();
-        }
-        let start = cache.hits.len() as u32;
-        cache.hits.extend_from_slice(&ids);
-        let range = (start, cache.hits.len() as u32);
-        cache.map.insert(text.into(), range);
-        Ok(range)
+        Ok(cache.insert(text.as_bytes(), &ids))
     }
 }
 
@@ -511,14 +584,14 @@ struct LeafState {
     bits: Vec<Option<Bitmap>>,
     /// Where the leaf's result is known: [`UNKNOWN`], or an index into `masks`.
     known: Vec<u8>,
-    /// 0: every row; 1: the rows phase 3 looked at.
+    /// 0: every row; then the rows lazily read fields were read on, and last the rows
+    /// phase 3 looked at.
     masks: Vec<Bitmap>,
     rows: usize,
 }
 
 const UNKNOWN: u8 = u8::MAX;
 const ALL_ROWS: u8 = 0;
-const NEEDED_ROWS: u8 = 1;
 
 impl LeafState {
     fn set(&mut self, leaf: usize, bits: Option<Bitmap>, mask: u8) {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod bitmap;
+pub mod cache;
 pub mod compile;
 pub mod correlate;
 pub mod engine;

@@ -95,3 +95,89 @@ fn rules_whose_gate_holds_nowhere_are_skipped_and_matches_are_unchanged() {
     // (NeverHappens or PutObject) holds on one; rule 4 has no gate.
     assert_eq!(ev.gate_counts(), (3, 1));
 }
+
+const LAZY_RULES: &str = r#"
+title: Gated on the event name, reads the user agent
+id: 00000000-0000-4000-8000-000000000011
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: GetObject, userAgent|contains: curl}
+  condition: sel
+---
+title: Not gated (a negation), reads the user agent
+id: 00000000-0000-4000-8000-000000000012
+logsource: {product: aws, service: cloudtrail}
+detection:
+  name: {eventName: GetObject}
+  ua: {userAgent|contains: boto}
+  condition: ua and not name
+---
+title: Gated on the event name, reads the source address only under a negation
+id: 00000000-0000-4000-8000-000000000013
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel: {eventName: PutObject}
+  known: {sourceIPAddress|startswith: '10.'}
+  condition: sel and not known
+"#;
+
+fn ct_from(id: &str, name: &str, agent: &str, ip: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","eventID":"{id}","userAgent":"{agent}","sourceIPAddress":"{ip}"}}"#
+    )
+}
+
+/// The user agent and source address are read only on the rows where a rule reading
+/// them has its gate open; every other row must still come out as if they were read
+/// everywhere (rules false there, negations included).
+#[test]
+fn fields_no_rule_is_gated_on_are_read_lazily_with_the_same_matches() {
+    let plan = compile(
+        load_str(LAZY_RULES, std::path::Path::new("lazy.yml")),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "{:?}",
+        plan.report.rejected
+    );
+    let events = [
+        ct_from("e0", "GetObject", "curl/8.5", "10.0.0.1"),
+        ct_from("e1", "GetObject", "boto3/1.34", "203.0.113.9"),
+        ct_from("e2", "PutObject", "curl/8.5", "203.0.113.9"),
+        ct_from("e3", "PutObject", "boto3/1.34", "10.1.2.3"),
+        ct_from("e4", "ListBuckets", "Boto3/1.34", "198.51.100.7"),
+        ct_from("e5", "ListBuckets", "curl/8.5", "10.9.9.9"),
+    ]
+    .join("\n");
+    let batches = batches_of(events.as_bytes()).0;
+    let b = &batches[0];
+    let mut ev = Evaluator::new(&plan).unwrap();
+    let mut matched: Vec<(String, Vec<usize>)> = ev
+        .evaluate(&plan, b.kind, &b.batch)
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                plan.rules[m.rule].meta.id.to_string(),
+                m.rows.iter().collect(),
+            )
+        })
+        .collect();
+    matched.sort();
+    assert_eq!(
+        matched,
+        vec![
+            // GetObject with curl.
+            ("00000000-0000-4000-8000-000000000011".to_string(), vec![0]),
+            // boto (any case) on a row that is not GetObject.
+            (
+                "00000000-0000-4000-8000-000000000012".to_string(),
+                vec![3, 4]
+            ),
+            // PutObject from outside 10/8.
+            ("00000000-0000-4000-8000-000000000013".to_string(), vec![2]),
+        ]
+    );
+}

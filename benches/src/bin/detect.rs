@@ -141,6 +141,12 @@ struct Measure {
     rsigma_events: usize,
 }
 
+/// `VIGIL_BENCH_VIGIL_ONLY=1` (for profiling Vigil): no rsigma, no end-to-end and
+/// correlation sections.
+fn vigil_only() -> bool {
+    std::env::var_os("VIGIL_BENCH_VIGIL_ONLY").is_some()
+}
+
 fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     let t = Instant::now();
     let engine = Engine::from_rules(
@@ -181,6 +187,17 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     }
     let vigil_s = super::median(&mut passes);
     let n_events = d.json.len();
+    if vigil_only() {
+        return Ok(Measure {
+            compile_s,
+            rules: n_rules,
+            vigil_eps: n_events as f64 / vigil_s,
+            rsigma_eps: f64::NAN,
+            vigil_matches: vm,
+            rsigma_matches: None,
+            rsigma_events: 0,
+        });
+    }
     // rsigma: the same rules and events (pre-parsed JSON), as many events as the budget
     // allows.
     let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
@@ -390,6 +407,9 @@ pub fn run(events: usize, sigma: Option<PathBuf>, scale: &[usize], budget: f64) 
         let text = variants(&base, n)?;
         let m = measure(&text, &d, budget)?;
         print_row(&format!("{n} (variants)"), &m);
+    }
+    if vigil_only() {
+        return Ok(());
     }
     let (ve, re) = end_to_end(&all, &d)?;
     println!();

@@ -202,18 +202,24 @@ pub struct KindPlan {
 
 /// Leaves at least one of which must be true for `node` to be true, if such a set of
 /// leaves on typed columns exists (`cheap(leaf)`).
-fn gate(node: &Node, cheap: &dyn Fn(u32) -> bool) -> Option<Vec<u32>> {
+///
+/// Where an `and` offers several, the one on the most common gate fields is taken
+/// (`rank(leaf)`: 0 for the field most rules can be gated on), then the smallest: most
+/// rules then gate on the same few fields (`eventName`), which evaluation reads on every
+/// row, and every other field is read only on the rows some rule using it is still open
+/// on.
+fn gate(node: &Node, cheap: &dyn Fn(u32) -> bool, rank: &dyn Fn(u32) -> usize) -> Option<Vec<u32>> {
     match node {
         Node::Leaf(l) => cheap(*l).then(|| vec![*l]),
         Node::Const(false) => Some(Vec::new()),
         Node::And(ns) => ns
             .iter()
-            .filter_map(|n| gate(n, cheap))
-            .min_by_key(Vec::len),
+            .filter_map(|n| gate(n, cheap, rank))
+            .min_by_key(|g| (g.iter().map(|l| rank(*l)).max().unwrap_or(0), g.len())),
         Node::Or(ns) | Node::AtLeast(_, ns) => {
             let mut all = Vec::new();
             for n in ns {
-                all.extend(gate(n, cheap)?);
+                all.extend(gate(n, cheap, rank)?);
             }
             all.sort_unstable();
             all.dedup();
@@ -678,7 +684,32 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
             !fields[b.leaves[l as usize].field].access.is_raw()
                 && !matches!(b.leaves[l as usize].kind, LeafKind::FieldRef { .. })
         };
-        let gates = b.rules.iter().map(|(_, n)| gate(n, &cheap)).collect();
+        // Fields ranked by how many rules have a cheap leaf on them, most first.
+        let mut users = vec![0usize; fields.len()];
+        for (_, n) in &b.rules {
+            let mut ls = Vec::new();
+            n.leaves(&mut ls);
+            let mut on: Vec<usize> = ls
+                .into_iter()
+                .filter(|&l| cheap(l))
+                .map(|l| b.leaves[l as usize].field)
+                .collect();
+            on.sort_unstable();
+            on.dedup();
+            on.into_iter().for_each(|f| users[f] += 1);
+        }
+        let mut order: Vec<usize> = (0..fields.len()).collect();
+        order.sort_by_key(|&f| std::cmp::Reverse(users[f]));
+        let mut field_rank = vec![0usize; fields.len()];
+        for (r, f) in order.into_iter().enumerate() {
+            field_rank[f] = r;
+        }
+        let rank = |l: u32| field_rank[b.leaves[l as usize].field];
+        let gates = b
+            .rules
+            .iter()
+            .map(|(_, n)| gate(n, &cheap, &rank))
+            .collect();
         kinds.push(KindPlan {
             kind: b.kind,
             fields,

@@ -1,0 +1,324 @@
+//! The per-field cache of which leaves a string value matches.
+//!
+//! Evaluation looks up every row's value of the fields rules are gated on, and of other
+//! string fields where a rule is open, so the lookup is the engine's hottest path.
+//! Values of up to 32 bytes (event names, sources, regions, identity types, error codes,
+//! account ids) are keyed by their bytes packed into four words, loaded with overlapping
+//! reads. Together with the length that key *is* the value, so a probe compares four
+//! words in the slot, with no separate key allocation to follow and no `memcmp` call.
+//! Longer values go to an ordinary hash map (an eight-word table for 33 to 64 bytes,
+//! user agents and ARNs, measured no faster).
+//!
+//! The hash is seeded per process (the table holds attacker-influenced values: a fixed
+//! hash would let crafted log lines collide on purpose), and probing is bounded by the
+//! load factor: the table is cleared, not grown, once it holds [`ValueCache::MAX`] values.
+
+use std::hash::{BuildHasher, Hasher};
+
+use ahash::AHashMap;
+
+/// Which leaves a value matched: a range into [`ValueCache::hits`].
+pub type Range = (u32, u32);
+
+/// One value of up to `8 * W` bytes, keyed exactly by its packed bytes and length.
+#[derive(Clone, Copy)]
+struct Slot<const W: usize> {
+    words: [u64; W],
+    /// Value length; [`EMPTY`] for a free slot.
+    len: u32,
+    range: Range,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl<const W: usize> Slot<W> {
+    const FREE: Self = Self {
+        words: [0; W],
+        len: EMPTY,
+        range: (0, 0),
+    };
+}
+
+/// An open-addressing table of values packed into `W` words (linear probing, load factor
+/// at most 1/2).
+struct Table<const W: usize> {
+    slots: Vec<Slot<W>>,
+    len: usize,
+}
+
+impl<const W: usize> Table<W> {
+    fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn get(&self, words: &[u64; W], len: usize, hash: u64) -> Option<Range> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.len == EMPTY {
+                return None;
+            }
+            if s.len as usize == len && s.words == *words {
+                return Some(s.range);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, slot: Slot<W>, hash: impl Fn(&[u64; W], usize) -> u64) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let cap = (self.slots.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.slots, vec![Slot::FREE; cap]);
+            for s in old.into_iter().filter(|s| s.len != EMPTY) {
+                let h = hash(&s.words, s.len as usize);
+                self.place(s, h);
+            }
+        }
+        let h = hash(&slot.words, slot.len as usize);
+        self.place(slot, h);
+        self.len += 1;
+    }
+
+    fn place(&mut self, slot: Slot<W>, hash: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.slots[i].len != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = slot;
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = Slot::FREE);
+        self.len = 0;
+    }
+}
+
+/// Remembered leaf hits of one field's distinct values.
+pub struct ValueCache {
+    /// Values of up to 32 bytes.
+    short: Table<4>,
+    long: AHashMap<Box<[u8]>, Range>,
+    /// Leaf lists of all remembered values, back to back.
+    pub hits: Vec<u32>,
+    seed: [u64; 5],
+    max: usize,
+}
+
+impl Default for ValueCache {
+    fn default() -> Self {
+        let mut seed = [0u64; 5];
+        let state = std::collections::hash_map::RandomState::new();
+        for (i, s) in seed.iter_mut().enumerate() {
+            let mut h = state.build_hasher();
+            h.write_usize(i);
+            *s = h.finish();
+        }
+        Self {
+            short: Table::new(),
+            long: AHashMap::new(),
+            hits: Vec::new(),
+            seed,
+            max: Self::MAX,
+        }
+    }
+}
+
+#[inline]
+fn word(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// A value of up to 32 bytes in four words: words covering `[0, len)` with overlapping
+/// loads, so that two values of the same length have equal words only if they are equal.
+#[inline]
+fn pack_short(b: &[u8]) -> [u64; 4] {
+    let n = b.len();
+    match n {
+        0 => [0; 4],
+        1..=3 => [
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+            0,
+            0,
+        ],
+        4..=7 => {
+            let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
+            [u64::from(half(0)) | u64::from(half(n - 4)) << 32, 0, 0, 0]
+        }
+        _ => [
+            word(b, 0),
+            word(b, 8.min(n - 8)),
+            word(b, 16.min(n - 8)),
+            word(b, n - 8),
+        ],
+    }
+}
+
+#[inline]
+fn mix(a: u64, b: u64) -> u64 {
+    let m = u128::from(a) * u128::from(b);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// A seeded hash of packed words (wyhash's folded multiply, pairwise).
+#[inline]
+fn hash_words<const W: usize>(seed: &[u64; 5], w: &[u64; W], len: usize) -> u64 {
+    let mut h = seed[4] ^ len as u64;
+    for i in (0..W).step_by(2) {
+        h ^= mix(w[i] ^ seed[i], w[i + 1] ^ seed[i + 1]);
+    }
+    mix(h, seed[0] | 1)
+}
+
+impl ValueCache {
+    /// Distinct values remembered before the cache is cleared.
+    pub const MAX: usize = 200_000;
+
+    /// A cache cleared once it holds `max` values (tests use small ones).
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            max: max.max(1),
+            ..Self::default()
+        }
+    }
+
+    /// Number of values remembered.
+    pub fn len(&self) -> usize {
+        self.short.len + self.long.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The leaves `value` is known to match, if it was seen before.
+    #[inline]
+    pub fn get(&self, value: &[u8]) -> Option<Range> {
+        let n = value.len();
+        if n <= 32 {
+            let w = pack_short(value);
+            self.short.get(&w, n, hash_words(&self.seed, &w, n))
+        } else {
+            self.long.get(value).copied()
+        }
+    }
+
+    /// Remembers that `value` matches `leaves` (a value not remembered yet); clears
+    /// everything first when the cache is full ([`ValueCache::MAX`] values).
+    pub fn insert(&mut self, value: &[u8], leaves: &[u32]) -> Range {
+        if self.len() >= self.max {
+            self.short.clear();
+            self.long.clear();
+            self.hits.clear();
+        }
+        let start = self.hits.len() as u32;
+        self.hits.extend_from_slice(leaves);
+        let range = (start, self.hits.len() as u32);
+        let n = value.len();
+        let seed = self.seed;
+        if n <= 32 {
+            let slot = Slot {
+                words: pack_short(value),
+                len: n as u32,
+                range,
+            };
+            self.short.insert(slot, |w, n| hash_words(&seed, w, n));
+        } else {
+            self.long.insert(value.into(), range);
+        }
+        range
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lengths_around_every_packing_boundary_are_exact() {
+        // Every length 0..=80, and for each a value differing from another of the same
+        // length in exactly one byte: both must be told apart at every position.
+        let mut c = ValueCache::default();
+        let mut expect = Vec::new();
+        for n in 0..=80usize {
+            for pos in 0..n.max(1) {
+                let mut v = vec![b'a'; n];
+                if n > 0 {
+                    v[pos] = b'b';
+                }
+                if c.get(&v).is_none() {
+                    let r = c.insert(&v, &[n as u32, pos as u32]);
+                    expect.push((v, r));
+                }
+            }
+        }
+        for (v, r) in &expect {
+            assert_eq!(c.get(v), Some(*r), "value {:?}", String::from_utf8_lossy(v));
+            let (a, b) = *r;
+            assert_eq!(&c.hits[a as usize..b as usize][..1], &[v.len() as u32]);
+        }
+        // "aaaa" (all a) of each length is distinct from its one-b variants.
+        assert_eq!(c.len(), expect.len());
+    }
+
+    #[test]
+    fn full_cache_starts_over() {
+        let mut c = ValueCache::with_max(1000);
+        for i in 0..1000 {
+            // Short and long (map-held) values alike.
+            let v = match i % 3 {
+                0 => format!("v{i}"),
+                1 => format!("{i:0>40}"),
+                _ => format!("{i:0>70}"),
+            };
+            c.insert(v.as_bytes(), &[1]);
+        }
+        assert_eq!(c.len(), 1000);
+        let r = c.insert(b"one more", &[7]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.get(b"v3"), None);
+        assert_eq!(c.get(format!("{:0>40}", 1).as_bytes()), None);
+        assert_eq!(c.get(format!("{:0>70}", 2).as_bytes()), None);
+        assert_eq!(c.get(b"one more"), Some(r));
+        assert_eq!(c.hits, vec![7]);
+    }
+
+    proptest! {
+        // Each case is hundreds of lookups; proptest's value generation is the slow part.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The cache answers exactly like a map from the value's bytes.
+        #[test]
+        fn agrees_with_a_plain_map(values in proptest::collection::vec(
+            proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..80),
+            1..400,
+        )) {
+            let mut c = ValueCache::default();
+            let mut m: std::collections::HashMap<Vec<u8>, Range> = Default::default();
+            for (i, v) in values.iter().enumerate() {
+                match m.get(v) {
+                    Some(r) => prop_assert_eq!(c.get(v), Some(*r)),
+                    None => {
+                        prop_assert_eq!(c.get(v), None);
+                        let r = c.insert(v, &[i as u32]);
+                        m.insert(v.clone(), r);
+                    }
+                }
+            }
+            for (v, r) in &m {
+                prop_assert_eq!(c.get(v), Some(*r));
+            }
+        }
+    }
+}

@@ -30,6 +30,9 @@ pub struct Snapshot {
     pub open: BTreeMap<String, Vec<RecordBatch>>,
     /// Indexes of sealed segments opened by searches on this snapshot.
     indexes: Mutex<HashMap<String, (tantivy::Index, tantivy::IndexReader)>>,
+    /// The open segment's in-memory index, built by the first search that needs it (the
+    /// snapshot's `open` rows are fixed: later searches reuse it).
+    open_index: Mutex<Option<(tantivy::Index, tantivy::IndexReader)>>,
 }
 
 impl Snapshot {
@@ -78,6 +81,7 @@ impl Snapshot {
             entries,
             open,
             indexes: Mutex::default(),
+            open_index: Mutex::default(),
         })
     }
 
@@ -159,8 +163,7 @@ impl Snapshot {
         };
         let mut hits: Vec<Hit> = Vec::new();
         if !self.open.is_empty() {
-            let idx = index::build_in_ram(&self.open)?;
-            let reader = index::reader(&idx)?;
+            let (idx, reader) = self.open_segment_index()?;
             hits.extend(index::search(&idx, &reader, query, table, since_us, limit)?);
             newest_first(&mut hits);
         }
@@ -206,6 +209,21 @@ impl Snapshot {
     }
 
     /// The index of a sealed segment and a reader on it, opened once per snapshot.
+    /// The open segment's index, built in memory once per snapshot.
+    fn open_segment_index(&self) -> Result<(tantivy::Index, tantivy::IndexReader)> {
+        let mut built = self
+            .open_index
+            .lock()
+            .map_err(|_| StoreError::Query("index cache poisoned".into()))?;
+        if let Some(found) = built.as_ref() {
+            return Ok(found.clone());
+        }
+        let idx = index::build_in_ram(&self.open)?;
+        let reader = index::reader(&idx)?;
+        *built = Some((idx.clone(), reader.clone()));
+        Ok((idx, reader))
+    }
+
     async fn open_index(
         &self,
         segment: &str,

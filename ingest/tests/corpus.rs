@@ -359,9 +359,10 @@ fn falco_plugin_cloudtrail_records_files() {
 /// The typed CloudTrail columns analysts and rules use most hold what the event's JSON
 /// says, checked with serde_json on each row's verbatim `raw` text (the key names are
 /// spelled here, not taken from the parser, so a misspelt key cannot pass as two nulls):
-/// eight top-level strings, six `userIdentity` fields, booleans (`readOnly`,
-/// `managementEvent`, `mfaAuthenticated` written as "true"/"false"), and the nulls of the
-/// `userIdentity`, `sessionContext` and `sessionIssuer` structs. Returns the rows checked.
+/// every top-level string column, every `userIdentity`, `sessionContext` and
+/// `sessionIssuer` string, booleans (`readOnly`, `managementEvent`, `mfaAuthenticated`
+/// written as "true"/"false"), and the nulls of the `userIdentity`, `sessionContext` and
+/// `sessionIssuer` structs. Returns the rows checked.
 fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usize {
     use arrow::array::{Array, BooleanArray, StringArray, StructArray};
     let col = |name: &str| b.column_by_name(name).unwrap_or_else(|| panic!("{name}"));
@@ -384,14 +385,23 @@ fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usiz
         let e: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
         let at = format!("{origin} row {r}");
         for name in [
+            "eventVersion",
             "eventSource",
             "eventName",
             "awsRegion",
             "sourceIPAddress",
             "userAgent",
             "errorCode",
+            "errorMessage",
+            "requestID",
             "eventID",
+            "eventType",
+            "eventCategory",
+            "apiVersion",
             "recipientAccountId",
+            "sharedEventID",
+            "vpcEndpointId",
+            "sessionCredentialFromConsole",
         ] {
             assert_eq!(
                 text(&s(col(name).as_ref()), r),
@@ -413,11 +423,13 @@ fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usiz
         assert_eq!(ui.is_valid(r), u.is_object(), "userIdentity in {at}");
         for name in [
             "type",
+            "principalId",
             "arn",
             "accountId",
             "accessKeyId",
             "userName",
-            "principalId",
+            "invokedBy",
+            "identityProvider",
         ] {
             let got = if ui.is_valid(r) {
                 text(&s(ui.column_by_name(name).unwrap().as_ref()), r)
@@ -433,6 +445,11 @@ fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usiz
             "sessionContext in {at}"
         );
         if ui.is_valid(r) && sc.is_valid(r) {
+            assert_eq!(
+                text(&s(sc.column_by_name("sourceIdentity").unwrap().as_ref()), r),
+                js(&c["sourceIdentity"]),
+                "sessionContext.sourceIdentity in {at}"
+            );
             let mfa = flag(
                 &bo(attrs.column_by_name("mfaAuthenticated").unwrap().as_ref()),
                 r,
@@ -449,11 +466,13 @@ fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usiz
                 "sessionIssuer in {at}"
             );
             if issuer.is_valid(r) {
-                assert_eq!(
-                    text(&s(issuer.column_by_name("arn").unwrap().as_ref()), r),
-                    js(&c["sessionIssuer"]["arn"]),
-                    "sessionIssuer.arn in {at}"
-                );
+                for name in ["type", "principalId", "arn", "accountId", "userName"] {
+                    assert_eq!(
+                        text(&s(issuer.column_by_name(name).unwrap().as_ref()), r),
+                        js(&c["sessionIssuer"][name]),
+                        "sessionIssuer.{name} in {at}"
+                    );
+                }
             }
         }
     }

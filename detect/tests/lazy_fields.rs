@@ -43,7 +43,7 @@ fn rule(i: usize, name: usize, agent: usize, ip: usize, error: usize, cond: usiz
             .split('/')
             .next()
             .unwrap_or_default(),
-        if ip % 2 == 0 { "10." } else { "203." },
+        if ip.is_multiple_of(2) { "10." } else { "203." },
         ERRORS[error % ERRORS.len()],
         CONDITIONS[cond % CONDITIONS.len()],
     )

@@ -119,9 +119,12 @@ impl StoreTable {
                 .files
                 .iter()
                 .filter(|(p, _)| {
-                    segments
-                        .iter()
-                        .any(|s| !s.is_empty() && p.ends_with(&format!("part-{s}.parquet")))
+                    // Sealed files are `.../part-{segment}.parquet` (segment.rs).
+                    p.rsplit('/')
+                        .next()
+                        .and_then(|n| n.strip_prefix("part-"))
+                        .and_then(|n| n.strip_suffix(".parquet"))
+                        .is_some_and(|seg| !seg.is_empty() && segments.contains(seg))
                 })
                 .cloned()
                 .collect(),

@@ -5,38 +5,14 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, StringArray};
 use common::*;
-use vigil_detect::compile::{CompileOptions, compile};
-use vigil_detect::eval::Evaluator;
-use vigil_detect::rule::load::load_str;
 
 fn vigil_ids(rules: &str, events: &str) -> BTreeSet<String> {
-    let set = load_str(rules, std::path::Path::new("t.yml"));
-    let plan = compile(set, &CompileOptions::default()).unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:?}",
-        plan.report.rejected
-    );
-    let mut ev = Evaluator::new(&plan).unwrap();
-    let mut out = BTreeSet::new();
-    for b in batches_of(events.as_bytes()).0 {
-        let ids = b
-            .batch
-            .column_by_name("event_uid")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
-        for m in ev.evaluate(&plan, b.kind, &b.batch).unwrap() {
-            for r in m.rows.iter() {
-                out.insert(ids.value(r).to_string());
-            }
-        }
-    }
-    out
+    let plan = compile_rules(rules);
+    matched_pairs(&plan, &batches_of(events.as_bytes()).0, None, "event_uid")
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
 }
 
 fn rsigma_ids(rules: &str, events: &str) -> BTreeSet<String> {

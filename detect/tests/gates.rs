@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use vigil_detect::compile::{CompileOptions, compile};
 use vigil_detect::eval::Evaluator;
-use vigil_detect::rule::load::load_str;
 
 const RULES: &str = r#"
 title: Never seen event name, with a JSON-path test
@@ -48,16 +46,7 @@ fn ct(id: &str, name: &str) -> String {
 
 #[test]
 fn rules_whose_gate_holds_nowhere_are_skipped_and_matches_are_unchanged() {
-    let plan = compile(
-        load_str(RULES, std::path::Path::new("gates.yml")),
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:?}",
-        plan.report.rejected
-    );
+    let plan = compile_rules(RULES);
     let events = [
         ct("e1", "GetObject"),
         ct("e2", "PutObject"),
@@ -68,18 +57,7 @@ fn rules_whose_gate_holds_nowhere_are_skipped_and_matches_are_unchanged() {
     assert_eq!(batches.len(), 1);
     let b = &batches[0];
     let mut ev = Evaluator::new(&plan).unwrap();
-    let mut matched: Vec<(String, Vec<usize>)> = ev
-        .evaluate(&plan, b.kind, &b.batch)
-        .unwrap()
-        .into_iter()
-        .map(|m| {
-            (
-                plan.rules[m.rule].meta.id.to_string(),
-                m.rows.iter().collect(),
-            )
-        })
-        .collect();
-    matched.sort();
+    let matched = matched_rows(&plan, &mut ev, b);
     assert_eq!(
         matched,
         vec![
@@ -132,16 +110,7 @@ fn ct_from(id: &str, name: &str, agent: &str, ip: &str) -> String {
 /// everywhere (rules false there, negations included).
 #[test]
 fn fields_no_rule_is_gated_on_are_read_lazily_with_the_same_matches() {
-    let plan = compile(
-        load_str(LAZY_RULES, std::path::Path::new("lazy.yml")),
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:?}",
-        plan.report.rejected
-    );
+    let plan = compile_rules(LAZY_RULES);
     let events = [
         ct_from("e0", "GetObject", "curl/8.5", "10.0.0.1"),
         ct_from("e1", "GetObject", "boto3/1.34", "203.0.113.9"),
@@ -154,18 +123,7 @@ fn fields_no_rule_is_gated_on_are_read_lazily_with_the_same_matches() {
     let batches = batches_of(events.as_bytes()).0;
     let b = &batches[0];
     let mut ev = Evaluator::new(&plan).unwrap();
-    let mut matched: Vec<(String, Vec<usize>)> = ev
-        .evaluate(&plan, b.kind, &b.batch)
-        .unwrap()
-        .into_iter()
-        .map(|m| {
-            (
-                plan.rules[m.rule].meta.id.to_string(),
-                m.rows.iter().collect(),
-            )
-        })
-        .collect();
-    matched.sort();
+    let matched = matched_rows(&plan, &mut ev, b);
     assert_eq!(
         matched,
         vec![

@@ -7,12 +7,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, StringArray};
 use common::*;
 use proptest::prelude::*;
-use vigil_detect::compile::{CompileOptions, compile};
-use vigil_detect::eval::Evaluator;
-use vigil_detect::rule::load::load_str;
 
 const NAMES: [&str; 4] = ["GetObject", "PutObject", "ListBuckets", "DeleteBucket"];
 const AGENTS: [&str; 4] = ["curl/8.5", "Boto3/1.34", "aws-cli/2.15", "Mozilla/5.0"];
@@ -62,32 +58,8 @@ fn event(i: usize, name: usize, agent: usize, ip: usize, error: usize) -> String
 type Pair = (String, String);
 
 fn vigil(rules: &str, events: &str) -> BTreeSet<Pair> {
-    let plan = compile(
-        load_str(rules, std::path::Path::new("lazy.yml")),
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:?}",
-        plan.report.rejected
-    );
-    let mut ev = Evaluator::new(&plan).unwrap();
-    let mut out = BTreeSet::new();
-    for b in batches_of(events.as_bytes()).0 {
-        let ids = b.batch.column_by_name("eventID").unwrap();
-        let ids = ids.as_any().downcast_ref::<StringArray>().unwrap();
-        for m in ev.evaluate(&plan, b.kind, &b.batch).unwrap() {
-            for r in m.rows.iter() {
-                assert!(ids.is_valid(r));
-                out.insert((
-                    plan.rules[m.rule].meta.id.0.clone(),
-                    ids.value(r).to_string(),
-                ));
-            }
-        }
-    }
-    out
+    let plan = compile_rules(rules);
+    matched_pairs(&plan, &batches_of(events.as_bytes()).0, None, "eventID")
 }
 
 fn rsigma(rules: &str, events: &str) -> BTreeSet<Pair> {

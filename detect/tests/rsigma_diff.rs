@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use arrow::array::{Array, StringArray};
 use common::*;
 use vigil_detect::compile::{CompileOptions, compile};
-use vigil_detect::eval::Evaluator;
 use vigil_detect::rule::load::load_paths;
 use vigil_ingest::SourceKind;
 
@@ -30,27 +29,10 @@ fn vigil_matches(
         "rejected: {:#?}",
         plan.report.rejected
     );
-    let mut ev = Evaluator::new(&plan).unwrap();
-    let mut out = BTreeSet::new();
-    for b in data.0.iter().filter(|b| b.kind == kind) {
-        let ids = b
-            .batch
-            .column_by_name("event_uid")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
-        for m in ev.evaluate(&plan, kind, &b.batch).unwrap() {
-            for r in m.rows.iter() {
-                out.insert((
-                    plan.rules[m.rule].meta.id.0.clone(),
-                    ids.value(r).to_string(),
-                ));
-            }
-        }
-    }
-    (out, plan.rules.len())
+    (
+        matched_pairs(&plan, &data.0, Some(kind), "event_uid"),
+        plan.rules.len(),
+    )
 }
 
 fn rsigma_matches(rule_dir: &std::path::Path, data: &Batches, kind: SourceKind) -> BTreeSet<Pair> {

@@ -51,3 +51,67 @@ pub fn batches_of(bytes: &[u8]) -> Batches {
 pub fn file_input(p: &Path) -> Input {
     Input::File(p.to_path_buf())
 }
+
+/// Compiles Sigma YAML text, asserting that every rule loaded.
+pub fn compile_rules(rules: &str) -> vigil_detect::compile::Compiled {
+    use vigil_detect::compile::{CompileOptions, compile};
+    let set = vigil_detect::rule::load::load_str(rules, Path::new("test.yml"));
+    let plan = compile(set, &CompileOptions::default()).unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "rejected: {:#?}",
+        plan.report.rejected
+    );
+    plan
+}
+
+/// Every (rule id, event id) match of `plan` on the batches of `kind` (all kinds when
+/// `None`), event ids read from the string column `id_column`.
+pub fn matched_pairs<'b>(
+    plan: &vigil_detect::compile::Compiled,
+    batches: impl IntoIterator<Item = &'b EventBatch>,
+    kind: Option<vigil_ingest::SourceKind>,
+    id_column: &str,
+) -> std::collections::BTreeSet<(String, String)> {
+    use arrow::array::{Array, StringArray};
+    let mut ev = vigil_detect::eval::Evaluator::new(plan).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for b in batches
+        .into_iter()
+        .filter(|b| kind.is_none_or(|k| b.kind == k))
+    {
+        let ids = b.batch.column_by_name(id_column).unwrap();
+        let ids = ids.as_any().downcast_ref::<StringArray>().unwrap();
+        for m in ev.evaluate(plan, b.kind, &b.batch).unwrap() {
+            for r in m.rows.iter() {
+                assert!(ids.is_valid(r), "{id_column} is null on a matched row");
+                out.insert((
+                    plan.rules[m.rule].meta.id.0.clone(),
+                    ids.value(r).to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The rows of `batch` each rule matched, as sorted (rule id, rows) pairs.
+pub fn matched_rows(
+    plan: &vigil_detect::compile::Compiled,
+    ev: &mut vigil_detect::eval::Evaluator,
+    batch: &EventBatch,
+) -> Vec<(String, Vec<usize>)> {
+    let mut matched: Vec<(String, Vec<usize>)> = ev
+        .evaluate(plan, batch.kind, &batch.batch)
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            (
+                plan.rules[m.rule].meta.id.to_string(),
+                m.rows.iter().collect(),
+            )
+        })
+        .collect();
+    matched.sort();
+    matched
+}

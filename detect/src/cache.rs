@@ -20,10 +20,10 @@ use ahash::AHashMap;
 /// Which leaves a value matched: a range into [`ValueCache::hits`].
 pub type Range = (u32, u32);
 
-/// One value of up to `8 * W` bytes, keyed exactly by its packed bytes and length.
+/// One value of up to 32 bytes, keyed exactly by its packed bytes and length.
 #[derive(Clone, Copy)]
-struct Slot<const W: usize> {
-    words: [u64; W],
+struct Slot {
+    words: [u64; 4],
     /// Value length; [`EMPTY`] for a free slot.
     len: u32,
     range: Range,
@@ -31,22 +31,21 @@ struct Slot<const W: usize> {
 
 const EMPTY: u32 = u32::MAX;
 
-impl<const W: usize> Slot<W> {
+impl Slot {
     const FREE: Self = Self {
-        words: [0; W],
+        words: [0; 4],
         len: EMPTY,
         range: (0, 0),
     };
 }
 
-/// An open-addressing table of values packed into `W` words (linear probing, load factor
-/// at most 1/2).
-struct Table<const W: usize> {
-    slots: Vec<Slot<W>>,
+/// An open-addressing table of packed values (linear probing, load factor at most 1/2).
+struct Table {
+    slots: Vec<Slot>,
     len: usize,
 }
 
-impl<const W: usize> Table<W> {
+impl Table {
     fn new() -> Self {
         Self {
             slots: Vec::new(),
@@ -55,7 +54,7 @@ impl<const W: usize> Table<W> {
     }
 
     #[inline]
-    fn get(&self, words: &[u64; W], len: usize, hash: u64) -> Option<Range> {
+    fn get(&self, words: &[u64; 4], len: usize, hash: u64) -> Option<Range> {
         if self.slots.is_empty() {
             return None;
         }
@@ -73,7 +72,7 @@ impl<const W: usize> Table<W> {
         }
     }
 
-    fn insert(&mut self, slot: Slot<W>, hash: impl Fn(&[u64; W], usize) -> u64) {
+    fn insert(&mut self, slot: Slot, hash: impl Fn(&[u64; 4], usize) -> u64) {
         if (self.len + 1) * 2 > self.slots.len() {
             let cap = (self.slots.len() * 2).max(64);
             let old = std::mem::replace(&mut self.slots, vec![Slot::FREE; cap]);
@@ -87,7 +86,7 @@ impl<const W: usize> Table<W> {
         self.len += 1;
     }
 
-    fn place(&mut self, slot: Slot<W>, hash: u64) {
+    fn place(&mut self, slot: Slot, hash: u64) {
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
         while self.slots[i].len != EMPTY {
@@ -105,7 +104,7 @@ impl<const W: usize> Table<W> {
 /// Remembered leaf hits of one field's distinct values.
 pub struct ValueCache {
     /// Values of up to 32 bytes.
-    short: Table<4>,
+    short: Table,
     long: AHashMap<Box<[u8]>, Range>,
     /// Leaf lists of all remembered values, back to back.
     pub hits: Vec<u32>,
@@ -171,9 +170,9 @@ fn mix(a: u64, b: u64) -> u64 {
 
 /// A seeded hash of packed words (wyhash's folded multiply, pairwise).
 #[inline]
-fn hash_words<const W: usize>(seed: &[u64; 5], w: &[u64; W], len: usize) -> u64 {
+fn hash_words(seed: &[u64; 5], w: &[u64; 4], len: usize) -> u64 {
     let mut h = seed[4] ^ len as u64;
-    for i in (0..W).step_by(2) {
+    for i in (0..4).step_by(2) {
         h ^= mix(w[i] ^ seed[i], w[i + 1] ^ seed[i + 1]);
     }
     mix(h, seed[0] | 1)

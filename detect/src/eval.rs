@@ -17,7 +17,8 @@
 
 use std::borrow::Cow;
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch, StringArray};
+use arrow::datatypes::Int32Type;
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
 
@@ -206,7 +207,7 @@ impl Evaluator {
         // rule reading them is still open (its gate holds): elsewhere every such rule is
         // already false, whatever the field holds.
         let all = Bitmap::ones(rows);
-        let mut lazy: Vec<(usize, &StringArray)> = Vec::new();
+        let mut lazy: Vec<(usize, StrColumn<'_>)> = Vec::new();
         let mut col_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
         let arrays: Vec<Option<arrow::array::ArrayRef>> = kp
             .fields
@@ -221,12 +222,12 @@ impl Evaluator {
                 Access::Column { ty, .. } => {
                     let arr = arrays[fi].as_ref().expect("column fields have arrays");
                     if *ty == ColType::Utf8
-                        && let Some(s) = arr.as_any().downcast_ref::<StringArray>()
+                        && let Some(s) = StrColumn::of(arr)
                     {
                         if self.lazy[kind.index()][fi] {
                             lazy.push((fi, s));
                         } else {
-                            self.field_leaves_utf8(kp, kind, fi, s, &all, ALL_ROWS, &mut st)?;
+                            self.field_leaves_str(kp, kind, fi, s, &all, ALL_ROWS, &mut st)?;
                         }
                         continue;
                     }
@@ -262,10 +263,10 @@ impl Evaluator {
                 continue;
             }
             if need.count() == rows || st.masks.len() >= usize::from(UNKNOWN) - 2 {
-                self.field_leaves_utf8(kp, kind, fi, arr, &all, ALL_ROWS, &mut st)?;
+                self.field_leaves_str(kp, kind, fi, arr, &all, ALL_ROWS, &mut st)?;
             } else {
                 let at = st.masks.len() as u8;
-                self.field_leaves_utf8(kp, kind, fi, arr, &need, at, &mut st)?;
+                self.field_leaves_str(kp, kind, fi, arr, &need, at, &mut st)?;
                 st.masks.push(need);
             }
         }
@@ -384,8 +385,131 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// String and other leaves of a Utf8 column, on the rows of `mask` (`mask_at`: its
+    /// String and other leaves of a string column, on the rows of `mask` (`mask_at`: its
     /// index in [`LeafState::masks`]).
+    #[allow(clippy::too_many_arguments)]
+    fn field_leaves_str(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        arr: StrColumn<'_>,
+        mask: &Bitmap,
+        mask_at: u8,
+        st: &mut LeafState,
+    ) -> Result<()> {
+        match arr {
+            StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, mask_at, st),
+            StrColumn::Dict(d, values) => {
+                self.field_leaves_dict(kp, kind, fi, d, values, mask, mask_at, st)
+            }
+        }
+    }
+
+    /// [`Self::field_leaves_str`] on a dictionary-encoded column: each distinct value of
+    /// the batch that a row of `mask` holds is decided once (its pattern leaves from the
+    /// cache or one scan, its other leaves tested once), then every row takes its value's
+    /// leaves.
+    #[allow(clippy::too_many_arguments)]
+    fn field_leaves_dict(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        arr: &DictionaryArray<Int32Type>,
+        values: &StringArray,
+        mask: &Bitmap,
+        mask_at: u8,
+        st: &mut LeafState,
+    ) -> Result<()> {
+        let leaves = std::mem::take(&mut self.field_leaves[kind.index()][fi]);
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let rows = st.rows;
+        let n = values.len();
+        let keys = arr.keys();
+        // The dictionary entries the rows of `mask` hold (`n`: a null row).
+        let entry = |r: usize| {
+            if arr.is_valid(r) {
+                let e = keys.value(r) as usize;
+                if e < n && values.is_valid(e) {
+                    return e;
+                }
+            }
+            n
+        };
+        let mut used = vec![false; n + 1];
+        for r in mask.iter() {
+            used[entry(r)] = true;
+        }
+        let db = kp.fields[fi].db.as_ref();
+        let plain: Vec<usize> = leaves
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                !matches!(
+                    kp.leaves[**l as usize].kind,
+                    LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // Per used entry: the slots (positions in `leaves`) of the leaves its value
+        // holds, copied out of the cache (which may be cleared by a later lookup).
+        let mut starts = vec![0u32; n + 2];
+        let mut holds: Vec<u32> = Vec::new();
+        for e in 0..=n {
+            starts[e] = holds.len() as u32;
+            if !used[e] {
+                continue;
+            }
+            let item;
+            let items: &[Item<'_>] = if e < n {
+                let text = values.value(e);
+                if let Some(db) = db {
+                    let (a, b) = self.lookup(kind, fi, db, text)?;
+                    let (slots, caches) = (&self.slots, &self.caches);
+                    holds.extend(
+                        caches[kind.index()][fi].hits[a as usize..b as usize]
+                            .iter()
+                            .map(|&l| slots[kind.index()][l as usize]),
+                    );
+                }
+                item = [Item::Str(Cow::Borrowed(text))];
+                &item
+            } else {
+                &[]
+            };
+            for &i in &plain {
+                if plain_test(&kp.leaves[leaves[i] as usize].kind, items, None) {
+                    holds.push(i as u32);
+                }
+            }
+        }
+        starts[n + 1] = holds.len() as u32;
+        let mut bits = std::mem::take(&mut self.spare_field_bits);
+        bits.clear();
+        bits.resize(leaves.len(), None);
+        for r in mask.iter() {
+            let e = entry(r);
+            for &s in &holds[starts[e] as usize..starts[e + 1] as usize] {
+                bits[s as usize]
+                    .get_or_insert_with(|| Bitmap::zeros(rows))
+                    .set(r);
+            }
+        }
+        for (i, l) in leaves.iter().enumerate() {
+            if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
+                st.set(*l as usize, bits[i].take(), mask_at);
+            }
+        }
+        self.spare_field_bits = bits;
+        self.field_leaves[kind.index()][fi] = leaves;
+        Ok(())
+    }
+
+    /// [`Self::field_leaves_str`] on a plain `Utf8` column, value by value.
     #[allow(clippy::too_many_arguments)]
     fn field_leaves_utf8(
         &mut self,
@@ -575,6 +699,23 @@ impl Evaluator {
         ids.sort_unstable();
         ids.dedup();
         Ok(cache.insert(text.as_bytes(), &ids))
+    }
+}
+
+/// A string column as evaluation reads it: plain, or dictionary-encoded (its values).
+#[derive(Clone, Copy)]
+enum StrColumn<'a> {
+    Plain(&'a StringArray),
+    Dict(&'a DictionaryArray<Int32Type>, &'a StringArray),
+}
+
+impl<'a> StrColumn<'a> {
+    fn of(arr: &'a arrow::array::ArrayRef) -> Option<Self> {
+        if let Some(s) = arr.as_any().downcast_ref::<StringArray>() {
+            return Some(Self::Plain(s));
+        }
+        let d = arr.as_dictionary_opt::<Int32Type>()?;
+        Some(Self::Dict(d, d.values().as_string_opt::<i32>()?))
     }
 }
 

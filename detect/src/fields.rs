@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 
+use arrow::array::AsArray;
 use arrow::array::{
     Array, ArrayRef, BooleanArray, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
     StructArray, TimestampMicrosecondArray,
 };
-use arrow::datatypes::{DataType, Fields};
+use arrow::datatypes::{DataType, Fields, Int32Type};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 use vigil_ingest::SourceKind;
@@ -40,7 +41,7 @@ impl Access {
 /// Types of typed columns a rule can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColType {
-    /// Utf8
+    /// Utf8, or a dictionary of Utf8 (categorical columns)
     Utf8,
     /// Boolean
     Bool,
@@ -101,6 +102,9 @@ pub fn resolve(kind: SourceKind, field: &str) -> Access {
 fn leaf_access(kind: SourceKind, path: Vec<usize>, dt: &DataType) -> Option<Access> {
     let ty = match dt {
         DataType::Utf8 => ColType::Utf8,
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            ColType::Utf8
+        }
         DataType::Boolean => ColType::Bool,
         DataType::Int32 | DataType::Int64 => ColType::Int,
         DataType::List(f) if f.data_type() == &DataType::Utf8 => ColType::ListUtf8,
@@ -180,13 +184,11 @@ pub fn column(batch: &RecordBatch, path: &[usize]) -> ArrayRef {
         };
         let child = s.column(c).clone();
         arr = match s.nulls() {
+            // Null where the struct is (`nullif` keeps the values as they are; rebuilding
+            // the array would validate them again, all the UTF-8 of a string column).
             Some(parent) => {
-                let nulls = arrow::buffer::NullBuffer::union(Some(parent), child.nulls());
-                let data = child.to_data().into_builder().nulls(nulls).build();
-                match data {
-                    Ok(d) => arrow::array::make_array(d),
-                    Err(_) => child,
-                }
+                let parent_null = BooleanArray::new(!parent.inner(), None);
+                arrow::compute::nullif(&child, &parent_null).unwrap_or(child)
             }
             None => child,
         };
@@ -206,11 +208,20 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
     match ty {
         ColType::Utf8 => {
             let a = arr.as_any().downcast_ref::<StringArray>();
+            let d = arr
+                .as_dictionary_opt::<Int32Type>()
+                .and_then(|d| Some((d.keys(), d.values().as_string_opt::<i32>()?)));
             for r in 0..rows {
                 if let Some(a) = a
                     && a.is_valid(r)
                 {
                     v.items.push(Item::Str(Cow::Borrowed(a.value(r))));
+                } else if let Some((keys, values)) = d
+                    && keys.is_valid(r)
+                    && let Some(e) = Some(keys.value(r) as usize).filter(|&e| e < values.len())
+                    && values.is_valid(e)
+                {
+                    v.items.push(Item::Str(Cow::Borrowed(values.value(e))));
                 }
                 push_row(&mut v);
             }

@@ -18,7 +18,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, StringArray};
+use arrow::array::Array;
 use common::*;
 use serde_json::Value;
 use vigil_bench::generate::{self, FlowForm, GenConfig, attacks};
@@ -73,20 +73,10 @@ fn hits(plan: &Compiled, batches: &[EventBatch]) -> Vec<Hit> {
     out
 }
 
-/// A Utf8 column of a batch.
-fn text_col<'a>(b: &'a EventBatch, name: &str) -> &'a StringArray {
-    b.batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("column {name} is not Utf8"))
-}
-
-/// A Utf8 column's value, empty when null.
+/// A string column's value, empty when null.
 fn text<'a>(b: &'a EventBatch, name: &str, row: usize) -> &'a str {
-    let c = text_col(b, name);
-    if c.is_null(row) { "" } else { c.value(row) }
+    assert!(b.batch.column_by_name(name).is_some(), "no column {name}");
+    text_value(b, name, row).unwrap_or("")
 }
 
 /// The raw event of a row, parsed.

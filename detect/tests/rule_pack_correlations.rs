@@ -20,7 +20,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, StringArray};
 use common::*;
 use serde_json::{Value, json};
 use vigil_bench::generate::{self, FlowForm, GenConfig, attacks};
@@ -197,14 +196,7 @@ fn estate(cfg: &GenConfig, density: u64) -> Vec<EventBatch> {
 }
 
 fn text<'a>(b: &'a EventBatch, name: &str, row: usize) -> &'a str {
-    let Some(c) = b.batch.column_by_name(name) else {
-        return "";
-    };
-    let c = c
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("column {name} is not Utf8"));
-    if c.is_null(row) { "" } else { c.value(row) }
+    text_value(b, name, row).unwrap_or("")
 }
 
 /// What the generator planted, found by the documented attacker values.

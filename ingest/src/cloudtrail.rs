@@ -28,7 +28,7 @@ use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use crate::columns::{BoolCol, StrCol, Validity};
+use crate::columns::{BoolCol, StrCol, TextCol, Validity, dictionary_type};
 use crate::json::{bool_of, is_ip, str_of};
 use crate::schema::{CommonArrays, assemble, content_hash, status_word, timestamp_type};
 use crate::time::parse_micros;
@@ -78,12 +78,34 @@ const UI_INVOKED_BY: usize = 6;
 /// `userIdentity.sessionContext.sessionIssuer` children.
 const ISSUER_STR: [&str; 5] = ["type", "principalId", "arn", "accountId", "userName"];
 
+/// The string columns that are dictionary-encoded (`Dictionary(Int32, Utf8)`): few
+/// distinct values per batch, and the ones detection rules are most often decided on
+/// (`eventName`, `eventSource`, `userAgent`, `userIdentity.type`, `userIdentity.arn`), so
+/// the detection engine decides each distinct value once per batch. Their indexes in
+/// [`TOP_STR`], [`UI_STR`] and [`ISSUER_STR`].
+const TOP_DICT: [usize; 4] = [1, 2, 5, 10];
+const UI_DICT: [usize; 2] = [0, UI_ARN];
+const ISSUER_DICT: [usize; 1] = [0];
+
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
+/// A string field, dictionary-encoded if `dict`.
+fn text(name: &str, dict: bool) -> Field {
+    if dict {
+        Field::new(name, dictionary_type(), true)
+    } else {
+        utf8(name)
+    }
+}
+
 fn issuer_fields() -> Fields {
-    ISSUER_STR.iter().map(|n| utf8(n)).collect()
+    ISSUER_STR
+        .iter()
+        .enumerate()
+        .map(|(i, n)| text(n, ISSUER_DICT.contains(&i)))
+        .collect()
 }
 
 fn attributes_fields() -> Fields {
@@ -102,7 +124,11 @@ fn session_context_fields() -> Fields {
 }
 
 fn user_identity_fields() -> Fields {
-    let mut f: Vec<Field> = UI_STR.iter().map(|n| utf8(n)).collect();
+    let mut f: Vec<Field> = UI_STR
+        .iter()
+        .enumerate()
+        .map(|(i, n)| text(n, UI_DICT.contains(&i)))
+        .collect();
     f.push(Field::new(
         "sessionContext",
         DataType::Struct(session_context_fields()),
@@ -117,7 +143,13 @@ pub fn fields() -> Vec<Field> {
         utf8("eventVersion"),
         Field::new("eventTime", timestamp_type(), false),
     ];
-    f.extend(TOP_STR[1..].iter().map(|n| utf8(n)));
+    f.extend(
+        TOP_STR
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, n)| text(n, TOP_DICT.contains(&i))),
+    );
     f.push(Field::new("readOnly", DataType::Boolean, true));
     f.push(Field::new("managementEvent", DataType::Boolean, true));
     f.push(utf8("sessionCredentialFromConsole"));
@@ -186,19 +218,19 @@ pub(crate) struct Builder {
     status: StrCol,
     event_uid: StrCol,
     raw: StrCol,
-    top: Vec<StrCol>,
+    top: Vec<TextCol>,
     read_only: BoolCol,
     management: BoolCol,
     from_console: StrCol,
     ui_nulls: Validity,
-    ui: Vec<StrCol>,
+    ui: Vec<TextCol>,
     sc_nulls: Validity,
     source_identity: StrCol,
     attrs_nulls: Validity,
     creation_date: TimestampMicrosecondBuilder,
     mfa: BoolCol,
     issuer_nulls: Validity,
-    issuer: Vec<StrCol>,
+    issuer: Vec<TextCol>,
 }
 
 fn ts() -> TimestampMicrosecondBuilder {
@@ -217,14 +249,14 @@ impl Builder {
             event_uid: StrCol::with_capacity(0, 0),
             raw: StrCol::with_capacity(0, 0),
             top: (0..TOP_STR.len())
-                .map(|_| StrCol::with_capacity(0, 0))
+                .map(|i| TextCol::new(TOP_DICT.contains(&i)))
                 .collect(),
             read_only: BoolCol::with_capacity(0),
             management: BoolCol::with_capacity(0),
             from_console: StrCol::with_capacity(0, 0),
             ui_nulls: Validity::with_capacity(0),
             ui: (0..UI_STR.len())
-                .map(|_| StrCol::with_capacity(0, 0))
+                .map(|i| TextCol::new(UI_DICT.contains(&i)))
                 .collect(),
             sc_nulls: Validity::with_capacity(0),
             source_identity: StrCol::with_capacity(0, 0),
@@ -233,7 +265,7 @@ impl Builder {
             mfa: BoolCol::with_capacity(0),
             issuer_nulls: Validity::with_capacity(0),
             issuer: (0..ISSUER_STR.len())
-                .map(|_| StrCol::with_capacity(0, 0))
+                .map(|i| TextCol::new(ISSUER_DICT.contains(&i)))
                 .collect(),
         }
     }
@@ -378,12 +410,9 @@ impl Builder {
     /// Builds the batch and resets the builder.
     pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        let strs = |cols: &mut [StrCol]| -> Result<Vec<ArrayRef>> {
+        let strs = |cols: &mut [TextCol]| -> Result<Vec<ArrayRef>> {
             cols.iter_mut()
-                .map(|c| {
-                    c.take(SourceKind::CloudTrail)
-                        .map(|a| Arc::new(a) as ArrayRef)
-                })
+                .map(|c| c.take(SourceKind::CloudTrail))
                 .collect()
         };
         let raw = self.raw.take(SourceKind::CloudTrail)?;

@@ -224,6 +224,12 @@ impl StrCol {
         self.offsets.len() - 1
     }
 
+    /// The bytes of value `i`.
+    #[inline(always)]
+    pub(crate) fn value(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
     /// Finishes the column as `kind`'s, leaving an empty one sized like it (the next batch
     /// then appends without regrowing).
     pub(crate) fn take(&mut self, kind: SourceKind) -> Result<arrow::array::StringArray> {
@@ -348,5 +354,291 @@ impl StrCol {
                 validity.finish(),
             )
         })
+    }
+}
+
+/// The Arrow type of the categorical string columns: `Dictionary(Int32, Utf8)`.
+pub(crate) fn dictionary_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// A string column dictionary-encoded per batch, for categorical values (event names and
+/// sources, user agents, principal types and ARNs): each distinct value is stored once per
+/// batch and every row holds its index. A consumer that decides something per value (the
+/// detection engine matching patterns, a filter, a group-by) then does it once per
+/// distinct value instead of once per row, and a value repeated on most rows is not
+/// copied again.
+///
+/// Values are found by a per-process seeded hash (log values are attacker-influenced: a
+/// fixed hash would let crafted events collide on purpose) in an open-addressing table,
+/// and compared in full, so two values share an index only if they are equal.
+pub(crate) struct DictCol {
+    keys: Vec<i32>,
+    validity: Validity,
+    /// The distinct values, in first-seen order.
+    values: StrCol,
+    /// Each distinct value's hash, by index.
+    hashes: Vec<u64>,
+    /// Open addressing by hash (linear probing, at most half full): index + 1, 0 if free.
+    table: Vec<u32>,
+    seed: [u64; 3],
+}
+
+impl DictCol {
+    pub(crate) fn new() -> Self {
+        Self {
+            keys: Vec::new(),
+            validity: Validity::with_capacity(0),
+            values: StrCol::with_capacity(0, 0),
+            hashes: Vec::new(),
+            table: Vec::new(),
+            seed: *dict_seed(),
+        }
+    }
+
+    /// Appends a value, or a null.
+    #[inline(always)]
+    pub(crate) fn push_option(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                let k = self.key(v);
+                self.keys.push(k);
+                self.validity.push(true);
+            }
+            None => {
+                self.keys.push(0);
+                self.validity.push(false);
+            }
+        }
+    }
+
+    /// The index of `v` in this batch's dictionary, adding it if new.
+    #[inline(always)]
+    fn key(&mut self, v: &str) -> i32 {
+        if (self.hashes.len() + 1) * 2 > self.table.len() {
+            self.grow();
+        }
+        let h = hash_bytes(&self.seed, v.as_bytes());
+        let mask = self.table.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let e = self.table[i];
+            if e == 0 {
+                break;
+            }
+            let e = (e - 1) as usize;
+            if self.hashes[e] == h && self.values.value(e) == v.as_bytes() {
+                return e as i32;
+            }
+            i = (i + 1) & mask;
+        }
+        let e = self.hashes.len();
+        self.hashes.push(h);
+        self.values.push(v);
+        self.table[i] = e as u32 + 1;
+        e as i32
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let cap = (self.table.len() * 2).max(64);
+        self.table.clear();
+        self.table.resize(cap, 0);
+        let mask = cap - 1;
+        for (e, &h) in self.hashes.iter().enumerate() {
+            let mut i = h as usize & mask;
+            while self.table[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.table[i] = e as u32 + 1;
+        }
+    }
+
+    /// Finishes the column as `kind`'s (a dictionary of the values seen since the last
+    /// call), leaving an empty one sized like it.
+    pub(crate) fn take(&mut self, kind: SourceKind) -> Result<ArrayRef> {
+        let rows = self.keys.len();
+        let values = self.values.take(kind)?;
+        let keys = std::mem::replace(&mut self.keys, Vec::with_capacity(rows));
+        let nulls = self.validity.take(rows);
+        self.hashes.clear();
+        self.table.iter_mut().for_each(|e| *e = 0);
+        let keys = arrow::array::Int32Array::new(ScalarBuffer::from(keys), nulls);
+        arrow::array::DictionaryArray::try_new(keys, Arc::new(values))
+            .map(|d| Arc::new(d) as ArrayRef)
+            .map_err(|source| IngestError::Arrow {
+                kind: kind.name(),
+                source,
+            })
+    }
+}
+
+/// The per-process seed of [`DictCol`]'s hash.
+fn dict_seed() -> &'static [u64; 3] {
+    static SEED: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
+    SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let state = std::collections::hash_map::RandomState::new();
+        let mut seed = [0u64; 3];
+        for (i, s) in seed.iter_mut().enumerate() {
+            let mut h = state.build_hasher();
+            h.write_usize(i);
+            *s = h.finish() | 1;
+        }
+        seed
+    })
+}
+
+#[inline(always)]
+fn mix(a: u64, b: u64) -> u64 {
+    let m = u128::from(a) * u128::from(b);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+#[inline(always)]
+fn read8(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+#[inline(always)]
+fn read4(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(
+        b[at..at + 4].try_into().unwrap_or([0; 4]),
+    ))
+}
+
+/// A seeded hash of `b` (wyhash's folded multiply: 16 bytes per multiply, the last 16
+/// read overlapping).
+#[inline(always)]
+fn hash_bytes(seed: &[u64; 3], b: &[u8]) -> u64 {
+    let n = b.len();
+    let (a, c, h) = if n <= 16 {
+        let (a, c) = if n >= 8 {
+            (read8(b, 0), read8(b, n - 8))
+        } else if n >= 4 {
+            (read4(b, 0), read4(b, n - 4))
+        } else if n > 0 {
+            (
+                u64::from(b[0]) << 16 | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]),
+                0,
+            )
+        } else {
+            (0, 0)
+        };
+        (a, c, seed[0])
+    } else {
+        let mut h = seed[0];
+        let mut i = 0;
+        while i + 16 < n {
+            h = mix(read8(b, i) ^ seed[1], read8(b, i + 8) ^ h);
+            i += 16;
+        }
+        (read8(b, n - 16), read8(b, n - 8), h)
+    };
+    mix(mix(a ^ seed[1], c ^ h), n as u64 ^ seed[2])
+}
+
+/// A string column, plain or dictionary-encoded.
+pub(crate) enum TextCol {
+    /// `Utf8`.
+    Plain(StrCol),
+    /// `Dictionary(Int32, Utf8)`.
+    Dict(DictCol),
+}
+
+impl TextCol {
+    /// A plain column, or a dictionary-encoded one if `dict`.
+    pub(crate) fn new(dict: bool) -> Self {
+        if dict {
+            Self::Dict(DictCol::new())
+        } else {
+            Self::Plain(StrCol::with_capacity(0, 0))
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn push_option(&mut self, v: Option<&str>) {
+        match self {
+            Self::Plain(c) => c.push_option(v),
+            Self::Dict(c) => c.push_option(v),
+        }
+    }
+
+    /// Finishes the column (see [`StrCol::take`], [`DictCol::take`]).
+    pub(crate) fn take(&mut self, kind: SourceKind) -> Result<ArrayRef> {
+        match self {
+            Self::Plain(c) => Ok(Arc::new(c.take(kind)?)),
+            Self::Dict(c) => c.take(kind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int32Type;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Values from a small alphabet (so they repeat) at every length the hash treats
+    /// differently (0, 1–3, 4–7, 8–16, over 16), or null.
+    fn value() -> impl Strategy<Value = Option<String>> {
+        prop::option::weighted(0.9, "[ab]{0,3}|[ab]{4,7}|[ab]{8,16}|[ab]{17,40}|é[ab]{0,5}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+        /// A dictionary column reads back as what was pushed; two rows share an index
+        /// exactly when their values are equal; every batch's dictionary holds each
+        /// distinct value once.
+        #[test]
+        fn dictionary_column_round_trips(batches in prop::collection::vec(
+            prop::collection::vec(value(), 0..300), 1..4)) {
+            let mut col = DictCol::new();
+            for vals in &batches {
+                for v in vals {
+                    col.push_option(v.as_deref());
+                }
+                let arr = col.take(SourceKind::CloudTrail).unwrap();
+                let d = arr.as_dictionary::<Int32Type>();
+                let dict = d.values().as_string::<i32>();
+                let got: Vec<Option<String>> = (0..d.len())
+                    .map(|r| d.is_valid(r).then(|| {
+                        dict.value(d.keys().value(r) as usize).to_string()
+                    }))
+                    .collect();
+                prop_assert_eq!(&got, vals);
+                let distinct: std::collections::BTreeSet<&str> =
+                    (0..dict.len()).map(|i| dict.value(i)).collect();
+                prop_assert_eq!(distinct.len(), dict.len());
+                // One index per value and one value per index.
+                let mut key_of = std::collections::HashMap::new();
+                let mut value_of = std::collections::HashMap::new();
+                for (r, v) in vals.iter().enumerate() {
+                    if let Some(v) = v {
+                        let k = d.keys().value(r);
+                        prop_assert_eq!(*key_of.entry(v.as_str()).or_insert(k), k);
+                        prop_assert_eq!(*value_of.entry(k).or_insert(v.as_str()), v.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Past the first table size (64 slots, 32 values) the table grows and every value
+    /// keeps its index.
+    #[test]
+    fn dictionary_column_grows() {
+        let mut col = DictCol::new();
+        let vals: Vec<String> = (0..5000).map(|i| format!("value-{}", i % 1500)).collect();
+        vals.iter().for_each(|v| col.push_option(Some(v)));
+        let arr = col.take(SourceKind::CloudTrail).unwrap();
+        let d = arr.as_dictionary::<Int32Type>();
+        assert_eq!(d.values().len(), 1500);
+        let dict = d.values().as_string::<i32>();
+        for (r, v) in vals.iter().enumerate() {
+            assert_eq!(dict.value(d.keys().value(r) as usize), v);
+        }
     }
 }

@@ -341,7 +341,9 @@ impl TextColumn {
                 .downcast_ref::<StringArray>()
                 .cloned()
                 .map(Self::Str),
-            DataType::Int32 | DataType::Int64 => {
+            // Categorical strings (dictionary-encoded by the decoders) and numbers, as
+            // plain strings: one cast per batch.
+            DataType::Int32 | DataType::Int64 | DataType::Dictionary(_, _) => {
                 let s = arrow::compute::cast(arr, &DataType::Utf8)?;
                 s.as_any()
                     .downcast_ref::<StringArray>()

@@ -115,3 +115,24 @@ pub fn matched_rows(
     matched.sort();
     matched
 }
+
+/// Row `row` of string column `name` (plain or dictionary-encoded); `None` when the
+/// value is null or the batch has no such column. Panics on a non-string column.
+pub fn text_value<'a>(b: &'a EventBatch, name: &str, row: usize) -> Option<&'a str> {
+    use arrow::array::{Array, AsArray};
+    let c = b.batch.column_by_name(name)?;
+    if c.is_null(row) {
+        return None;
+    }
+    if let Some(s) = c.as_string_opt::<i32>() {
+        return Some(s.value(row));
+    }
+    let d = c
+        .as_dictionary_opt::<arrow::datatypes::Int32Type>()
+        .unwrap_or_else(|| panic!("column {name} is not text"));
+    Some(
+        d.values()
+            .as_string::<i32>()
+            .value(d.keys().value(row) as usize),
+    )
+}

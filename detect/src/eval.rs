@@ -24,7 +24,7 @@ use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
-use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node};
+use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{Access, ColType, Item, Values, column, extract_raw, typed_values};
 use crate::rule::{Op, TimePart};
 use crate::{DetectError, Result};
@@ -84,6 +84,22 @@ impl Evaluator {
                         }
                     }
                 }
+            }
+        }
+        for pf in plan.kinds.iter().filter_map(|k| k.prefilter.as_ref()) {
+            match &mut scratch {
+                None => {
+                    scratch = Some(
+                        pf.db
+                            .alloc_scratch()
+                            .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
+                    )
+                }
+                Some(s) => pf
+                    .db
+                    .realloc_scratch(s)
+                    .map(|_| ())
+                    .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
             }
         }
         let caches = plan
@@ -272,7 +288,7 @@ impl Evaluator {
         }
         // Phase 2: three-valued evaluation; collect rows still undecided.
         let mut out = Vec::new();
-        let mut undecided: Vec<(usize, &Node, Bitmap)> = Vec::new();
+        let mut undecided: Vec<Undecided<'_>> = Vec::new();
         let mut need = Bitmap::zeros(rows);
         let mut need_fields = vec![false; kp.fields.len()];
         for ((rule, node), gate) in kp.rules.iter().zip(&kp.gates) {
@@ -301,27 +317,40 @@ impl Evaluator {
                 continue;
             }
             need.or(&u);
-            let mut ls = Vec::new();
-            node.leaves(&mut ls);
-            for l in ls {
-                if !st.is_known(l as usize) {
-                    need_fields[kp.leaves[l as usize].field] = true;
-                    if let LeafKind::FieldRef { other, .. } = kp.leaves[l as usize].kind {
-                        need_fields[other] = true;
-                    }
-                }
-            }
-            undecided.push((*rule, node, u));
+            mark_needed(kp, node, &st, &[], &mut need_fields);
+            undecided.push(Undecided {
+                rule: *rule,
+                node,
+                u,
+                t,
+            });
         }
         if undecided.is_empty() {
             self.spare = (st.bits, st.known);
             return Ok(out);
         }
-        // Phase 3: parse the JSON of the undecided rows once, for every path they need.
         let raw = batch
             .column_by_name("raw")
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
             .ok_or_else(|| DetectError::Hyperscan("batch has no raw column".into()))?;
+        // Phase 2b: string leaves on JSON fields whose literal the event's text lacks.
+        if let Some(pf) = &kp.prefilter {
+            self.prefilter(
+                kp,
+                pf,
+                raw,
+                &mut st,
+                &mut undecided,
+                &mut out,
+                &mut need,
+                &mut need_fields,
+            )?;
+            if undecided.is_empty() {
+                self.spare = (st.bits, st.known);
+                return Ok(out);
+            }
+        }
+        // Phase 3: parse the JSON of the undecided rows once, for every path they need.
         let raw_fields: Vec<usize> = (0..kp.fields.len())
             .filter(|&fi| need_fields[fi] && kp.fields[fi].access.is_raw())
             .collect();
@@ -372,17 +401,175 @@ impl Evaluator {
                 st.set(li, Some(bits), needed_rows);
             }
         }
-        for (rule, node, u) in undecided {
-            let (mut t, _) = eval3(node, &st);
-            // Rows outside `u` were decided in phase 2 (t there is final).
-            let _ = &u;
-            t.and(&Bitmap::ones(rows));
+        for und in undecided {
+            // Rows outside `u` were decided before (`und.t` there is final); phase 3
+            // decided the rows of `u` (leaves on JSON fields are known on all of them).
+            let (mut t, _) = eval3(und.node, &st);
+            t.and(&und.u);
+            t.or(&und.t);
             if !t.none() {
-                out.push(RuleMatch { rule, rows: t });
+                out.push(RuleMatch {
+                    rule: und.rule,
+                    rows: t,
+                });
             }
         }
         self.spare = (st.bits, st.known);
         Ok(out)
+    }
+
+    /// Phase 2b: leaves of undecided rules on fields read from the JSON are decided
+    /// without parsing where the event's JSON text shows it ([`Prefilter`]; for text
+    /// that is an ASCII object without `\u` escapes, where `compile::pattern::required_literal`
+    /// shows why): a string leaf is false where its literal does not occur, and every
+    /// leaf on a field takes its value on an absent field where none of the keys the
+    /// field's path can start with occurs. One Hyperscan scan per row finds every text;
+    /// the rules are then evaluated again, and `undecided`, `need` and `need_fields`
+    /// keep only what is still open, so phase 3 parses fewer events.
+    #[allow(clippy::too_many_arguments)]
+    fn prefilter<'n>(
+        &mut self,
+        kp: &'n KindPlan,
+        pf: &Prefilter,
+        raw: &StringArray,
+        st: &mut LeafState,
+        undecided: &mut Vec<Undecided<'n>>,
+        out: &mut Vec<RuleMatch>,
+        need: &mut Bitmap,
+        need_fields: &mut [bool],
+    ) -> Result<()> {
+        // Candidates: unknown leaves of undecided rules on JSON fields with a literal or
+        // a keyed field, as many as there is room for masks (one each, and one for
+        // phase 3).
+        let room = (usize::from(UNKNOWN) - 2).saturating_sub(st.masks.len());
+        let mut cand_of = vec![u32::MAX; kp.leaves.len()];
+        let mut cands: Vec<u32> = Vec::new();
+        let mut field_slot = vec![u32::MAX; kp.fields.len()];
+        let mut keyed_fields = 0u32;
+        let mut ls = Vec::new();
+        for und in undecided.iter() {
+            ls.clear();
+            und.node.leaves(&mut ls);
+            for &l in &ls {
+                let leaf = &kp.leaves[l as usize];
+                let raw_field = matches!(kp.fields[leaf.field].access, Access::Raw(_));
+                let by_literal = leaf.literal.is_some();
+                let by_key =
+                    pf.keyed[leaf.field] && !matches!(leaf.kind, LeafKind::FieldRef { .. });
+                if cands.len() < room
+                    && cand_of[l as usize] == u32::MAX
+                    && !st.is_known(l as usize)
+                    && raw_field
+                    && (by_literal || by_key)
+                {
+                    cand_of[l as usize] = cands.len() as u32;
+                    cands.push(l);
+                    if by_key && field_slot[leaf.field] == u32::MAX {
+                        field_slot[leaf.field] = keyed_fields;
+                        keyed_fields += 1;
+                    }
+                }
+            }
+        }
+        if cands.is_empty() {
+            return Ok(());
+        }
+        let scratch = self
+            .scratch
+            .as_ref()
+            .ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
+        let rows = st.rows;
+        let mut scanned = Bitmap::zeros(rows);
+        let mut present: Vec<Bitmap> = cands.iter().map(|_| Bitmap::zeros(rows)).collect();
+        let mut keys_seen: Vec<Bitmap> = (0..keyed_fields).map(|_| Bitmap::zeros(rows)).collect();
+        for r in need.iter() {
+            if !raw.is_valid(r) {
+                continue;
+            }
+            let text = raw.value(r);
+            let object = text.bytes().find(|b| !b.is_ascii_whitespace()) == Some(b'{');
+            if !object
+                || !text.is_ascii()
+                || memchr::memmem::find(text.as_bytes(), b"\\u").is_some()
+            {
+                continue;
+            }
+            scanned.set(r);
+            pf.db
+                .scan(text, scratch, |id, _, _, _| {
+                    for &l in &pf.leaves_of[id as usize] {
+                        let c = cand_of[l as usize];
+                        if c != u32::MAX {
+                            present[c as usize].set(r);
+                        }
+                    }
+                    for &f in &pf.fields_of[id as usize] {
+                        let k = field_slot[f];
+                        if k != u32::MAX {
+                            keys_seen[k as usize].set(r);
+                        }
+                    }
+                    Matching::Continue
+                })
+                .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+        }
+        if scanned.none() {
+            return Ok(());
+        }
+        for (&l, p) in cands.iter().zip(&present) {
+            let leaf = &kp.leaves[l as usize];
+            // Rows where the field is absent.
+            let mut absent = Bitmap::zeros(rows);
+            let k = field_slot[leaf.field];
+            if k != u32::MAX && !matches!(leaf.kind, LeafKind::FieldRef { .. }) {
+                absent = scanned.clone();
+                absent.and_not(&keys_seen[k as usize]);
+            }
+            let (known, holds) = match &leaf.kind {
+                // False where the field is absent or the literal is missing.
+                LeafKind::Pattern { .. } => {
+                    let mut known = absent;
+                    if leaf.literal.is_some() {
+                        let mut missing = scanned.clone();
+                        missing.and_not(p);
+                        known.or(&missing);
+                    }
+                    (known, None)
+                }
+                // Its value on no value (`null`, `exists: false`: true), where absent.
+                kind => {
+                    let holds = plain_test(kind, &[], None).then(|| absent.clone());
+                    (absent, holds)
+                }
+            };
+            if !known.none() {
+                let at = st.masks.len() as u8;
+                st.masks.push(known);
+                st.set(l as usize, holds, at);
+            }
+        }
+        *need = Bitmap::zeros(rows);
+        need_fields.iter_mut().for_each(|f| *f = false);
+        let mut still = Vec::with_capacity(undecided.len());
+        for und in undecided.drain(..) {
+            let (t, f) = eval3(und.node, st);
+            let mut u = t.not();
+            u.and_not(&f);
+            if u.none() {
+                if !t.none() {
+                    out.push(RuleMatch {
+                        rule: und.rule,
+                        rows: t,
+                    });
+                }
+                continue;
+            }
+            need.or(&u);
+            mark_needed(kp, und.node, st, &cand_of, need_fields);
+            still.push(Undecided { u, t, ..und });
+        }
+        *undecided = still;
+        Ok(())
     }
 
     /// String and other leaves of a string column, on the rows of `mask` (`mask_at`: its
@@ -699,6 +886,40 @@ impl Evaluator {
         ids.sort_unstable();
         ids.dedup();
         Ok(cache.insert(text.as_bytes(), &ids))
+    }
+}
+
+/// A rule left undecided on some rows after phase 2.
+struct Undecided<'n> {
+    /// Index into [`Compiled::rules`].
+    rule: usize,
+    node: &'n Node,
+    /// Rows where it is undecided.
+    u: Bitmap,
+    /// Rows where it is already true.
+    t: Bitmap,
+}
+
+/// Marks in `need_fields` the fields of `node`'s leaves still unknown somewhere: leaves
+/// not known at all, and those with `cand_of[leaf] != u32::MAX` (known only where the
+/// prefilter ruled them out).
+fn mark_needed(
+    kp: &KindPlan,
+    node: &Node,
+    st: &LeafState,
+    cand_of: &[u32],
+    need_fields: &mut [bool],
+) {
+    let mut ls = Vec::new();
+    node.leaves(&mut ls);
+    for l in ls {
+        let partly = cand_of.get(l as usize).is_some_and(|&c| c != u32::MAX);
+        if !st.is_known(l as usize) || partly {
+            need_fields[kp.leaves[l as usize].field] = true;
+            if let LeafKind::FieldRef { other, .. } = kp.leaves[l as usize].kind {
+                need_fields[other] = true;
+            }
+        }
     }
 }
 

@@ -28,7 +28,7 @@ use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use crate::columns::{BoolCol, StrCol, TextCol, Validity, dictionary_type};
+use crate::columns::{BoolCol, StrCol, Validity};
 use crate::json::{bool_of, is_ip, str_of};
 use crate::schema::{CommonArrays, assemble, content_hash, status_word, timestamp_type};
 use crate::time::parse_micros;
@@ -78,34 +78,12 @@ const UI_INVOKED_BY: usize = 6;
 /// `userIdentity.sessionContext.sessionIssuer` children.
 const ISSUER_STR: [&str; 5] = ["type", "principalId", "arn", "accountId", "userName"];
 
-/// The string columns that are dictionary-encoded (`Dictionary(Int32, Utf8)`): few
-/// distinct values per batch, and the ones detection rules are most often decided on
-/// (`eventName`, `eventSource`, `userAgent`, `userIdentity.type`, `userIdentity.arn`), so
-/// the detection engine decides each distinct value once per batch. Their indexes in
-/// [`TOP_STR`], [`UI_STR`] and [`ISSUER_STR`].
-const TOP_DICT: [usize; 4] = [1, 2, 5, 10];
-const UI_DICT: [usize; 2] = [0, UI_ARN];
-const ISSUER_DICT: [usize; 1] = [0];
-
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
-/// A string field, dictionary-encoded if `dict`.
-fn text(name: &str, dict: bool) -> Field {
-    if dict {
-        Field::new(name, dictionary_type(), true)
-    } else {
-        utf8(name)
-    }
-}
-
 fn issuer_fields() -> Fields {
-    ISSUER_STR
-        .iter()
-        .enumerate()
-        .map(|(i, n)| text(n, ISSUER_DICT.contains(&i)))
-        .collect()
+    ISSUER_STR.iter().map(|n| utf8(n)).collect()
 }
 
 fn attributes_fields() -> Fields {
@@ -124,11 +102,7 @@ fn session_context_fields() -> Fields {
 }
 
 fn user_identity_fields() -> Fields {
-    let mut f: Vec<Field> = UI_STR
-        .iter()
-        .enumerate()
-        .map(|(i, n)| text(n, UI_DICT.contains(&i)))
-        .collect();
+    let mut f: Vec<Field> = UI_STR.iter().map(|n| utf8(n)).collect();
     f.push(Field::new(
         "sessionContext",
         DataType::Struct(session_context_fields()),
@@ -143,13 +117,7 @@ pub fn fields() -> Vec<Field> {
         utf8("eventVersion"),
         Field::new("eventTime", timestamp_type(), false),
     ];
-    f.extend(
-        TOP_STR
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, n)| text(n, TOP_DICT.contains(&i))),
-    );
+    f.extend(TOP_STR[1..].iter().map(|n| utf8(n)));
     f.push(Field::new("readOnly", DataType::Boolean, true));
     f.push(Field::new("managementEvent", DataType::Boolean, true));
     f.push(utf8("sessionCredentialFromConsole"));
@@ -218,19 +186,19 @@ pub(crate) struct Builder {
     status: StrCol,
     event_uid: StrCol,
     raw: StrCol,
-    top: Vec<TextCol>,
+    top: Vec<StrCol>,
     read_only: BoolCol,
     management: BoolCol,
     from_console: StrCol,
     ui_nulls: Validity,
-    ui: Vec<TextCol>,
+    ui: Vec<StrCol>,
     sc_nulls: Validity,
     source_identity: StrCol,
     attrs_nulls: Validity,
     creation_date: TimestampMicrosecondBuilder,
     mfa: BoolCol,
     issuer_nulls: Validity,
-    issuer: Vec<TextCol>,
+    issuer: Vec<StrCol>,
 }
 
 fn ts() -> TimestampMicrosecondBuilder {
@@ -249,14 +217,14 @@ impl Builder {
             event_uid: StrCol::with_capacity(0, 0),
             raw: StrCol::with_capacity(0, 0),
             top: (0..TOP_STR.len())
-                .map(|i| TextCol::new(TOP_DICT.contains(&i)))
+                .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
             read_only: BoolCol::with_capacity(0),
             management: BoolCol::with_capacity(0),
             from_console: StrCol::with_capacity(0, 0),
             ui_nulls: Validity::with_capacity(0),
             ui: (0..UI_STR.len())
-                .map(|i| TextCol::new(UI_DICT.contains(&i)))
+                .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
             sc_nulls: Validity::with_capacity(0),
             source_identity: StrCol::with_capacity(0, 0),
@@ -265,7 +233,7 @@ impl Builder {
             mfa: BoolCol::with_capacity(0),
             issuer_nulls: Validity::with_capacity(0),
             issuer: (0..ISSUER_STR.len())
-                .map(|i| TextCol::new(ISSUER_DICT.contains(&i)))
+                .map(|_| StrCol::with_capacity(0, 0))
                 .collect(),
         }
     }
@@ -410,9 +378,12 @@ impl Builder {
     /// Builds the batch and resets the builder.
     pub fn finish(&mut self) -> Result<arrow::array::RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        let strs = |cols: &mut [TextCol]| -> Result<Vec<ArrayRef>> {
+        let strs = |cols: &mut [StrCol]| -> Result<Vec<ArrayRef>> {
             cols.iter_mut()
-                .map(|c| c.take(SourceKind::CloudTrail))
+                .map(|c| {
+                    c.take(SourceKind::CloudTrail)
+                        .map(|a| Arc::new(a) as ArrayRef)
+                })
                 .collect()
         };
         let raw = self.raw.take(SourceKind::CloudTrail)?;

@@ -191,11 +191,6 @@ pub fn markdown() -> String {
     );
     out.push_str("(`requestParameters.bucketName`, `output_fields.proc.cmdline`, ");
     out.push_str("`annotations.authorization.k8s.io/decision`): see `vigil_ingest::path`.\n");
-    out.push_str(
-        "Columns typed `Dictionary(Int32, Utf8)` are categorical strings, dictionary-encoded ",
-    );
-    out.push_str("per batch (each distinct value stored once, rows hold its index); they read ");
-    out.push_str("as plain strings in SQL, DuckDB and pandas.\n");
     for kind in SourceKind::ALL {
         out.push_str(&format!(
             "\n## `{}`\n\n| column | type | nullable |\n|---|---|---|\n",

@@ -366,15 +366,7 @@ fn falco_plugin_cloudtrail_records_files() {
 fn check_cloudtrail_columns(b: &arrow::array::RecordBatch, origin: &str) -> usize {
     use arrow::array::{Array, BooleanArray, StringArray, StructArray};
     let col = |name: &str| b.column_by_name(name).unwrap_or_else(|| panic!("{name}"));
-    // Categorical columns are dictionary-encoded: read every string column as its values.
-    let s = |a: &dyn Array| {
-        let plain = arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8).unwrap();
-        plain
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone()
-    };
+    let s = |a: &dyn Array| a.as_any().downcast_ref::<StringArray>().unwrap().clone();
     let st = |a: &dyn Array| a.as_any().downcast_ref::<StructArray>().unwrap().clone();
     let bo = |a: &dyn Array| a.as_any().downcast_ref::<BooleanArray>().unwrap().clone();
     let raw = s(col("raw").as_ref());

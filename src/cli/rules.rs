@@ -74,7 +74,10 @@ impl RuleArgs {
             );
         }
         Ok(EngineOptions {
-            compile: CompileOptions { placeholders },
+            compile: CompileOptions {
+                placeholders,
+                ..CompileOptions::default()
+            },
             correlation,
             suppress,
         })

@@ -157,8 +157,16 @@ fn datasets(dir: &Path, size_mb: u64) -> Result<Vec<Dataset>> {
             "CREATE TABLE t AS SELECT * FROM read_json('{f}', format='newline_delimited', maximum_object_size=100000000)",
         ),
     ];
+    // VIGIL_BENCH_ONLY=name,name: just those datasets (for comparing builds quickly).
+    let only = std::env::var("VIGIL_BENCH_ONLY").ok();
     let mut out = Vec::new();
     for (name, file, json_lines, duckdb) in specs {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == name))
+        {
+            continue;
+        }
         let path = dir.join(format!("{size_mb}mb-{file}"));
         if !path.exists() {
             eprintln!("generating {} ({size_mb} MB)", path.display());

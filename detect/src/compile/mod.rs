@@ -92,6 +92,9 @@ pub struct Leaf {
     pub kind: LeafKind,
     /// Text for messages and `explain`.
     pub describe: String,
+    /// For a string match: text the event's JSON must contain (ASCII case aside) for the
+    /// leaf to hold on a field read from the JSON ([`pattern::required_literal`]).
+    pub literal: Option<String>,
 }
 
 /// A rule's condition over leaves.
@@ -198,6 +201,108 @@ pub struct KindPlan {
     /// the rule to match; when none holds anywhere in a batch the rule is skipped
     /// without evaluating its condition.
     pub gates: Vec<Option<Vec<u32>>>,
+    /// The literals string leaves on JSON fields require, to rule them out on an event
+    /// without parsing it.
+    pub prefilter: Option<Prefilter>,
+}
+
+/// One Hyperscan database of the texts that must occur in an event's verbatim JSON for
+/// leaves on fields read from it to hold, matched ASCII-case-insensitively against the
+/// JSON of the events evaluation would otherwise parse (`crate::eval`, phase 2b):
+/// - every literal ([`Leaf::literal`]) a string leaf requires: where it does not occur,
+///   the leaf is false;
+/// - every key a field's dotted path can start with, quoted (`"requestParameters"`,
+///   `"requestParameters.bucketName"`): where none occurs, the field is absent and every
+///   leaf on it has its value on an absent field.
+pub struct Prefilter {
+    /// The texts.
+    pub db: BlockDatabase,
+    /// Text id -> the leaves requiring it.
+    pub leaves_of: Vec<Vec<u32>>,
+    /// Text id -> the fields (indexes into [`KindPlan::fields`]) it is a first key of.
+    pub fields_of: Vec<Vec<usize>>,
+    /// Per field: whether every key its path can start with is in the database, so that
+    /// its absence can be told.
+    pub keyed: Vec<bool>,
+}
+
+/// The keys a dotted path can start with at the top of an event (`a.b.c`: `a`, `a.b`,
+/// `a.b.c`, as the path lookup tries them), if all are written in JSON without escapes
+/// (ASCII, no `"`, `\`, `/` or control characters); `None` otherwise.
+fn first_keys(path: &str) -> Option<Vec<&str>> {
+    let plain = |c: char| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '/');
+    if path.is_empty() || !path.chars().all(plain) {
+        return None;
+    }
+    let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
+    ends.push(path.len());
+    Some(ends.into_iter().map(|e| &path[..e]).collect())
+}
+
+/// The prefilter of the leaves and fields read from the verbatim JSON.
+fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut leaves_of: Vec<Vec<u32>> = Vec::new();
+    let mut fields_of: Vec<Vec<usize>> = Vec::new();
+    let mut id_of = |text: String| {
+        *index.entry(text.to_ascii_lowercase()).or_insert_with(|| {
+            texts.push(text);
+            leaves_of.push(Vec::new());
+            fields_of.push(Vec::new());
+            texts.len() - 1
+        })
+    };
+    let mut keyed = vec![false; fields.len()];
+    let mut by_id: Vec<(usize, Option<u32>, Option<usize>)> = Vec::new();
+    for (f, field) in fields.iter().enumerate() {
+        if let Access::Raw(path) = &field.access
+            && let Some(keys) = first_keys(path)
+        {
+            keyed[f] = true;
+            for k in keys {
+                by_id.push((id_of(format!("\"{k}\"")), None, Some(f)));
+            }
+        }
+    }
+    for (l, leaf) in leaves.iter().enumerate() {
+        if let (Some(lit), Access::Raw(_)) = (&leaf.literal, &fields[leaf.field].access) {
+            by_id.push((id_of(lit.clone()), Some(l as u32), None));
+        }
+    }
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    for (id, l, f) in by_id {
+        if let Some(l) = l {
+            leaves_of[id].push(l);
+        }
+        if let Some(f) = f {
+            fields_of[id].push(f);
+        }
+    }
+    let pats: Vec<Pattern> = texts
+        .iter()
+        .enumerate()
+        .map(|(id, t)| {
+            let mut p = Pattern::with_flags(
+                pattern::prefilter_regex(t),
+                PatternFlags::CASELESS | PatternFlags::SINGLEMATCH,
+            )
+            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+            p.id = Some(id);
+            Ok(p)
+        })
+        .collect::<Result<_>>()?;
+    let db = Patterns(pats)
+        .build::<BlockMode>()
+        .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+    Ok(Some(Prefilter {
+        db,
+        leaves_of,
+        fields_of,
+        keyed,
+    }))
 }
 
 /// Leaves at least one of which must be true for `node` to be true, if such a set of
@@ -359,6 +464,9 @@ pub struct LoadReport {
 pub struct CompileOptions {
     /// Values for `%placeholder%`s used with the `expand` modifier.
     pub placeholders: BTreeMap<String, Vec<String>>,
+    /// Compile without the [`Prefilter`] (every verdict is the same either way, only
+    /// slower; for comparisons and tests).
+    pub without_prefilter: bool,
 }
 
 /// The compiled plan.
@@ -435,6 +543,7 @@ impl KindBuilder {
             field,
             kind,
             describe,
+            literal: None,
         });
         self.leaf_index.insert(key, l);
         for e in exprs {
@@ -710,12 +819,18 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
             .iter()
             .map(|(_, n)| gate(n, &cheap, &rank))
             .collect();
+        let prefilter = if opts.without_prefilter {
+            None
+        } else {
+            prefilter(&b.leaves, &fields)?
+        };
         kinds.push(KindPlan {
             kind: b.kind,
             fields,
             leaves: b.leaves,
             rules: b.rules,
             gates,
+            prefilter,
         });
     }
     Ok(Compiled {
@@ -968,14 +1083,21 @@ fn compile_predicate(
                     let key = format!("pat {:?}", es);
                     let describe =
                         format!("{:?} {text:?}{}", m.op, if m.cased { " cased" } else { "" });
+                    let literal = if regex.is_some() {
+                        None
+                    } else {
+                        pattern::required_literal(&text, m)
+                    };
                     let exprs_for_db = if regex.is_some() { Vec::new() } else { es };
-                    b.leaf(
+                    let l = b.leaf(
                         field,
                         LeafKind::Pattern { regex },
                         key,
                         describe,
                         exprs_for_db,
-                    )
+                    );
+                    b.leaves[l as usize].literal = literal;
+                    l
                 }
             }
         };

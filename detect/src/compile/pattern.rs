@@ -105,6 +105,60 @@ impl Check {
     }
 }
 
+/// Text that occurs, ASCII case aside, in the verbatim JSON of any event in which some
+/// value at a dotted path matches Sigma string `text` with modifiers `m`, when such text
+/// can be named: the longest run of at least 3 "safe" characters, at least one a letter,
+/// in the literal parts of `text`. Used to skip parsing events that cannot match
+/// (`crate::compile::Prefilter`); `None` for modifiers that transform the value
+/// (`re`, `base64`, UTF-16, `windash`, `expand`) and for values without such a run.
+///
+/// Why the text must occur, for an event whose JSON is ASCII and has no `\u` escape
+/// (evaluation checks both, and parses any other event): a value the pattern matches
+/// contains every literal part of `text` (ignoring case, which for ASCII text is ASCII
+/// case). That value is the text of a JSON string, number, boolean, or an object or array
+/// re-encoded as compact JSON. Safe characters exclude `"`, `\`, `/`, control characters
+/// and `{}[],:`, so the run lies inside one string, number or keyword token of that text;
+/// it has a letter, so not in a number (Rust writes integers and floats without letters);
+/// and inside a string it is made of characters JSON writes unescaped (no `\u` in the
+/// event), so the same bytes are in the event's JSON.
+pub fn required_literal(text: &str, m: &Modifiers) -> Option<String> {
+    if !matches!(m.op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith)
+        || m.windash
+        || m.utf16.is_some()
+        || m.base64.is_some()
+        || m.expand
+        || m.fieldref
+        || m.time_part.is_some()
+    {
+        return None;
+    }
+    let safe = |c: char| {
+        c.is_ascii()
+            && !c.is_ascii_control()
+            && !matches!(c, '"' | '\\' | '/' | '{' | '}' | '[' | ']' | ',' | ':')
+    };
+    pieces(text)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Lit(s) => Some(s),
+            _ => None,
+        })
+        .flat_map(|s| {
+            s.split(|c: char| !safe(c))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| s.len() >= 3 && s.bytes().any(|b| b.is_ascii_alphabetic()))
+        .max_by_key(|s| s.len())
+}
+
+/// `s` (ASCII) as a Hyperscan literal expression.
+pub fn prefilter_regex(s: &str) -> String {
+    let mut out = String::new();
+    s.bytes().for_each(|b| escape_byte(b, &mut out));
+    out
+}
+
 /// Letters, digits, `_` and space stand for themselves; every other byte is written as
 /// `\xHH`, which is always a literal in Hyperscan's syntax.
 fn escape_byte(b: u8, out: &mut String) {

@@ -72,8 +72,6 @@ impl Collected {
             let col = b
                 .column_by_name(name)
                 .unwrap_or_else(|| panic!("no column {name}"));
-            // Dictionary-encoded (categorical) columns too: as their values.
-            let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).unwrap();
             let s = col
                 .as_any()
                 .downcast_ref::<arrow::array::StringArray>()

@@ -1,0 +1,238 @@
+//! The JSON prefilter (leaves on fields read from the event's JSON decided without
+//! parsing it: a string leaf is false where the JSON text lacks its literal, every leaf
+//! takes its absent-field value where the text lacks the field's keys) must not change
+//! any verdict. Property test: random rules on JSON fields (every string modifier,
+//! wildcards, `cased`, `exists`, `null`, numbers, negations) over random CloudTrail
+//! events whose JSON uses escapes (`\u0053` for `S`, `\/`, `\"`), non-ASCII text that
+//! lowercases to ASCII (the Kelvin sign `K`), numbers, booleans, arrays, nested objects
+//! and absent objects give the same (rule, event) matches with and without the
+//! prefilter. A hand-written case pins each escape route.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+use proptest::prelude::*;
+use vigil_detect::compile::{CompileOptions, Compiled, compile};
+
+const FIELDS: [&str; 7] = [
+    "requestParameters.bucketName",
+    "requestParameters",
+    "requestParameters.tags",
+    "requestParameters.policy",
+    "responseElements.status",
+    "additionalEventData.MFAUsed",
+    "requestParameters.missing",
+];
+/// String modifiers, then tests that are not string matches (their value is fixed).
+const MODIFIERS: [&str; 10] = [
+    "",
+    "|contains",
+    "|startswith",
+    "|endswith",
+    "|contains|cased",
+    "|contains|all",
+    "|exists",
+    "|exists",
+    "",
+    "|gt",
+];
+/// Sigma values: plain words, wildcards, text with characters that have no literal
+/// (`:`, `/`, `"`), numbers and booleans as text.
+const VALUES: [&str; 12] = [
+    "Suspended",
+    "suspended",
+    "secret*Bucket",
+    "ad?in",
+    "kelvin",
+    "ACL:public",
+    "spl/it",
+    "'\"Effect\":\"Allow\"'",
+    "1234",
+    "true",
+    "Enabled",
+    "'*'",
+];
+/// JSON texts of `requestParameters.bucketName`-like string values: escapes that hide a
+/// literal from a plain text search, and the characters around them.
+const STRINGS: [&str; 10] = [
+    r#""Suspended""#,
+    r#""\u0053uspended""#,
+    r#""\u212Aelvin""#,
+    "\"\u{212A}elvin\"",
+    r#""my-secret-Bucket""#,
+    r#""admin""#,
+    r#""ACL:public-read""#,
+    r#""spl\/it""#,
+    r#""{\"Effect\":\"Allow\"}""#,
+    r#""Enabled""#,
+];
+/// JSON texts of other values: numbers, booleans, arrays, objects.
+const OTHERS: [&str; 6] = [
+    "1234",
+    "true",
+    r#"["Suspended", {"k": "Enabled"}]"#,
+    r#"{"Status": "Suspended"}"#,
+    r#"{"Effect" : "Allow"}"#,
+    "null",
+];
+const NAMES: [&str; 2] = ["PutBucketVersioning", "GetObject"];
+
+fn modifier_index(m: usize) -> usize {
+    m % MODIFIERS.len()
+}
+
+fn rule(i: usize, field: usize, modifier: usize, value: usize, negate: bool) -> String {
+    let m = modifier;
+    let modifier = MODIFIERS[modifier_index(m)];
+    let value = VALUES[value % VALUES.len()];
+    let value = match modifier_index(m) {
+        // `all` needs two values.
+        5 => format!("[{value}, ended]"),
+        6 => "true".to_string(),
+        7 => "false".to_string(),
+        8 => "null".to_string(),
+        9 => "1000".to_string(),
+        _ => value.to_string(),
+    };
+    format!(
+        "title: rule {i}\nid: 00000000-0000-4000-8000-{i:012}\nlogsource: {{product: aws, service: cloudtrail}}\n\
+         detection:\n  gate: {{eventName: {}}}\n  sel:\n    {}{}: {}\n  condition: gate and {}sel\n",
+        NAMES[i % NAMES.len()],
+        FIELDS[field % FIELDS.len()],
+        modifier,
+        value,
+        if negate { "not " } else { "" },
+    )
+}
+
+fn value(v: usize) -> &'static str {
+    if v < STRINGS.len() {
+        STRINGS[v]
+    } else {
+        OTHERS[(v - STRINGS.len()) % OTHERS.len()]
+    }
+}
+
+/// An event; `d` over 15 leaves `responseElements` out, and `c` over 15 leaves out
+/// `requestParameters` altogether (absent fields), under 3 adds `additionalEventData`.
+fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> String {
+    let request = if c > 15 {
+        String::new()
+    } else {
+        format!(
+            r#","requestParameters":{{"bucketName":{},"tags":{},"policy":{}}}"#,
+            value(a),
+            value(b),
+            value(c)
+        )
+    };
+    let response = if d > 15 {
+        String::new()
+    } else {
+        format!(r#","responseElements":{{"status":{}}}"#, value(d))
+    };
+    let extra = if c < 3 {
+        format!(r#","additionalEventData":{{"MFAUsed":{}}}"#, value(a))
+    } else {
+        String::new()
+    };
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}","eventID":"e{i}"{request}{response}{extra}}}"#,
+        NAMES[name % NAMES.len()],
+    )
+}
+
+fn plan(rules: &str, without_prefilter: bool) -> Compiled {
+    let set = vigil_detect::rule::load::load_str(rules, Path::new("test.yml"));
+    let opts = CompileOptions {
+        without_prefilter,
+        ..CompileOptions::default()
+    };
+    let plan = compile(set, &opts).unwrap();
+    assert!(
+        plan.report.rejected.is_empty(),
+        "{:#?}",
+        plan.report.rejected
+    );
+    plan
+}
+
+/// (rule id, event id) matches with and without the prefilter, and whether the
+/// prefilter was built at all.
+type Matches = BTreeSet<(String, String)>;
+
+fn both(rules: &str, events: &str) -> (Matches, Matches) {
+    let batches = batches_of(events.as_bytes());
+    assert!(batches.1.is_empty(), "{:?}", batches.1);
+    let with = plan(rules, false);
+    let without = plan(rules, true);
+    assert!(without.kinds.iter().all(|k| k.prefilter.is_none()));
+    (
+        matched_pairs(&with, &batches.0, None, "eventID"),
+        matched_pairs(&without, &batches.0, None, "eventID"),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn prefilter_changes_no_verdict(
+        rules in proptest::collection::vec((0..7usize, 0..10usize, 0..12usize, any::<bool>()), 1..8),
+        events in proptest::collection::vec((0..2usize, 0..16usize, 0..16usize, 0..19usize, 0..19usize), 1..40),
+    ) {
+        let rules: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, &(f, m, v, n))| rule(i, f, m, v, n))
+            .collect();
+        let rules = rules.join("---\n");
+        let events: Vec<String> = events
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, a, b, c, d))| event(i, n, a, b, c, d))
+            .collect();
+        let events = events.join("\n");
+        let (with, without) = both(&rules, &events);
+        prop_assert_eq!(with, without, "rules:\n{}\nevents:\n{}", rules, events);
+    }
+}
+
+/// Each way a matching value can be missing from a plain text search of the event: a
+/// `\u` escape, a non-ASCII character that lowercases to ASCII, a value inside an object
+/// matched as JSON text. All match, with the prefilter built; an event lacking the
+/// literal does not.
+#[test]
+fn escaped_and_folded_values_still_match() {
+    let rules = rule(0, 0, 1, 0, false) // bucketName|contains: Suspended
+        + "---\n"
+        + &rule(2, 0, 0, 4, false) // bucketName: kelvin
+        + "---\n"
+        + &rule(4, 1, 1, 0, false); // requestParameters|contains: Suspended
+    let events = [
+        event(0, 0, 1, 15, 15, 15), // "\u0053uspended"
+        event(1, 0, 2, 15, 15, 15), // "\u212Aelvin" (escaped Kelvin sign)
+        event(2, 0, 3, 15, 15, 15), // Kelvin sign, UTF-8
+        event(3, 0, 5, 12, 15, 15), // tags: ["Suspended", ...]
+        event(4, 0, 5, 15, 15, 15), // "admin": no rule
+    ]
+    .join("\n");
+    let compiled = plan(&rules, false);
+    assert!(compiled.kinds.iter().any(|k| k.prefilter.is_some()));
+    let (with, without) = both(&rules, &events);
+    let want: Matches = [
+        ("00000000-0000-4000-8000-000000000000", "e0"),
+        ("00000000-0000-4000-8000-000000000004", "e0"),
+        ("00000000-0000-4000-8000-000000000002", "e1"),
+        ("00000000-0000-4000-8000-000000000002", "e2"),
+        ("00000000-0000-4000-8000-000000000004", "e3"),
+    ]
+    .into_iter()
+    .map(|(r, e)| (r.to_string(), e.to_string()))
+    .collect();
+    assert_eq!(with, want);
+    assert_eq!(without, want);
+}

@@ -6,16 +6,16 @@
 //! account ids) are keyed by their bytes packed into four words, loaded with overlapping
 //! reads. Together with the length that key *is* the value, so a probe compares four
 //! words in the slot, with no separate key allocation to follow and no `memcmp` call.
-//! Longer values go to an ordinary hash map (an eight-word table for 33 to 64 bytes,
-//! user agents and ARNs, measured no faster).
+//! Longer values (user agents, ARNs) are found by a seeded hash of all their bytes in a
+//! second open-addressing table, their bytes kept back to back in an arena and compared
+//! word by word (a map of boxed keys cost a pointer chase, a general-purpose hash and a
+//! `memcmp` call per row).
 //!
 //! The hash is seeded per process (the table holds attacker-influenced values: a fixed
 //! hash would let crafted log lines collide on purpose), and probing is bounded by the
 //! load factor: the table is cleared, not grown, once it holds [`ValueCache::MAX`] values.
 
 use std::hash::{BuildHasher, Hasher};
-
-use ahash::AHashMap;
 
 /// Which leaves a value matched: a range into [`ValueCache::hits`].
 pub type Range = (u32, u32);
@@ -101,11 +101,137 @@ impl Table {
     }
 }
 
+/// One value of over 32 bytes: its hash, where its bytes are in the arena, its length.
+#[derive(Clone, Copy)]
+struct LongSlot {
+    hash: u64,
+    at: u32,
+    /// Value length; [`EMPTY`] for a free slot.
+    len: u32,
+    range: Range,
+}
+
+impl LongSlot {
+    const FREE: Self = Self {
+        hash: 0,
+        at: 0,
+        len: EMPTY,
+        range: (0, 0),
+    };
+}
+
+/// Values of over 32 bytes: open addressing by hash (linear probing, load factor at most
+/// 1/2), the bytes back to back in `arena`.
+struct LongTable {
+    slots: Vec<LongSlot>,
+    len: usize,
+    arena: Vec<u8>,
+}
+
+impl LongTable {
+    fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            len: 0,
+            arena: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, v: &[u8], hash: u64) -> Option<Range> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.len == EMPTY {
+                return None;
+            }
+            if s.hash == hash
+                && s.len as usize == v.len()
+                && same_long(&self.arena[s.at as usize..s.at as usize + v.len()], v)
+            {
+                return Some(s.range);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, v: &[u8], hash: u64, range: Range) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let cap = (self.slots.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.slots, vec![LongSlot::FREE; cap]);
+            for s in old.into_iter().filter(|s| s.len != EMPTY) {
+                self.place(s);
+            }
+        }
+        let slot = LongSlot {
+            hash,
+            at: self.arena.len() as u32,
+            len: v.len() as u32,
+            range,
+        };
+        self.arena.extend_from_slice(v);
+        self.place(slot);
+        self.len += 1;
+    }
+
+    fn place(&mut self, slot: LongSlot) {
+        let mask = self.slots.len() - 1;
+        let mut i = slot.hash as usize & mask;
+        while self.slots[i].len != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = slot;
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = LongSlot::FREE);
+        self.len = 0;
+        self.arena.clear();
+    }
+}
+
+/// Whether two values of the same length (over 8 bytes) are equal, a word at a time.
+#[inline]
+fn same_long(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// A seeded hash of a value of over 32 bytes (wyhash's folded multiply, 16 bytes per
+/// multiply, the last 16 read overlapping).
+#[inline]
+fn hash_long(seed: &[u64; 5], b: &[u8]) -> u64 {
+    let n = b.len();
+    let mut h = seed[4] ^ n as u64;
+    let mut i = 0;
+    while i + 16 < n {
+        h = mix(word(b, i) ^ seed[0], word(b, i + 8) ^ h);
+        i += 16;
+    }
+    mix(word(b, n - 16) ^ seed[1], word(b, n - 8) ^ h ^ seed[2])
+}
+
+/// Bytes of long values remembered before the cache is cleared (bounds its memory with
+/// the value count, and keeps arena offsets in 32 bits).
+const LONG_BYTES_MAX: usize = 64 << 20;
+
 /// Remembered leaf hits of one field's distinct values.
 pub struct ValueCache {
     /// Values of up to 32 bytes.
     short: Table,
-    long: AHashMap<Box<[u8]>, Range>,
+    /// Longer values.
+    long: LongTable,
     /// Leaf lists of all remembered values, back to back.
     pub hits: Vec<u32>,
     seed: [u64; 5],
@@ -123,7 +249,7 @@ impl Default for ValueCache {
         }
         Self {
             short: Table::new(),
-            long: AHashMap::new(),
+            long: LongTable::new(),
             hits: Vec::new(),
             seed,
             max: Self::MAX,
@@ -192,7 +318,7 @@ impl ValueCache {
 
     /// Number of values remembered.
     pub fn len(&self) -> usize {
-        self.short.len + self.long.len()
+        self.short.len + self.long.len
     }
 
     /// Whether nothing is remembered.
@@ -208,14 +334,15 @@ impl ValueCache {
             let w = pack_short(value);
             self.short.get(&w, n, hash_words(&self.seed, &w, n))
         } else {
-            self.long.get(value).copied()
+            self.long.get(value, hash_long(&self.seed, value))
         }
     }
 
     /// Remembers that `value` matches `leaves` (a value not remembered yet); clears
-    /// everything first when the cache is full ([`ValueCache::MAX`] values).
+    /// everything first when the cache is full ([`ValueCache::MAX`] values, or 64 MiB of
+    /// values over 32 bytes).
     pub fn insert(&mut self, value: &[u8], leaves: &[u32]) -> Range {
-        if self.len() >= self.max {
+        if self.len() >= self.max || self.long.arena.len() + value.len() > LONG_BYTES_MAX {
             self.short.clear();
             self.long.clear();
             self.hits.clear();
@@ -233,7 +360,7 @@ impl ValueCache {
             };
             self.short.insert(slot, |w, n| hash_words(&seed, w, n));
         } else {
-            self.long.insert(value.into(), range);
+            self.long.insert(value, hash_long(&seed, value), range);
         }
         range
     }
@@ -291,6 +418,22 @@ mod tests {
         assert_eq!(c.get(format!("{:0>70}", 2).as_bytes()), None);
         assert_eq!(c.get(b"one more"), Some(r));
         assert_eq!(c.hits, vec![7]);
+    }
+
+    #[test]
+    fn long_values_past_the_byte_bound_start_over() {
+        let mut c = ValueCache::default();
+        let value = |i: usize| format!("{i:0>20}").repeat(65536 / 20 + 1);
+        let n = LONG_BYTES_MAX / value(0).len();
+        for i in 0..n {
+            c.insert(value(i).as_bytes(), &[1]);
+        }
+        assert_eq!(c.len(), n);
+        assert!(c.get(value(0).as_bytes()).is_some());
+        let r = c.insert(value(usize::MAX).as_bytes(), &[2]);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.get(value(0).as_bytes()), None);
+        assert_eq!(c.get(value(usize::MAX).as_bytes()), Some(r));
     }
 
     proptest! {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Errors of the detection engine. A rule Vigil cannot support is not an error of the
-/// engine: it is reported in [`crate::LoadReport`] and the other rules load.
+/// engine: it is reported in [`crate::compile::LoadReport`] and the other rules load.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     /// A rule file or folder could not be read.

@@ -631,17 +631,7 @@ impl Evaluator {
             used[entry(r)] = true;
         }
         let db = kp.fields[fi].db.as_ref();
-        let plain: Vec<usize> = leaves
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                !matches!(
-                    kp.leaves[**l as usize].kind,
-                    LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
-                )
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let plain = plain_positions(kp, &leaves);
         // Per used entry: the slots (positions in `leaves`) of the leaves its value
         // holds, copied out of the cache (which may be cleared by a later lookup).
         let mut starts = vec![0u32; n + 2];
@@ -686,11 +676,7 @@ impl Evaluator {
                     .set(r);
             }
         }
-        for (i, l) in leaves.iter().enumerate() {
-            if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
-                st.set(*l as usize, bits[i].take(), mask_at);
-            }
-        }
+        settle_field(kp, &leaves, &mut bits, mask_at, st);
         self.spare_field_bits = bits;
         self.field_leaves[kind.index()][fi] = leaves;
         Ok(())
@@ -717,17 +703,7 @@ impl Evaluator {
         bits.clear();
         bits.resize(leaves.len(), None);
         let db = kp.fields[fi].db.as_ref();
-        let plain: Vec<usize> = leaves
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                !matches!(
-                    kp.leaves[**l as usize].kind,
-                    LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
-                )
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let plain = plain_positions(kp, &leaves);
         let mut result = Ok(());
         for r in mask.iter() {
             let item;
@@ -759,11 +735,7 @@ impl Evaluator {
                 }
             }
         }
-        for (i, l) in leaves.iter().enumerate() {
-            if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
-                st.set(*l as usize, bits[i].take(), mask_at);
-            }
-        }
+        settle_field(kp, &leaves, &mut bits, mask_at, st);
         self.spare_field_bits = bits;
         self.field_leaves[kind.index()][fi] = leaves;
         result
@@ -886,6 +858,38 @@ impl Evaluator {
         ids.sort_unstable();
         ids.dedup();
         Ok(cache.insert(text.as_bytes(), &ids))
+    }
+}
+
+/// Positions in `leaves` (one field's) of the leaves tested value by value rather than
+/// through the field's Hyperscan database (not plain patterns, not field references).
+fn plain_positions(kp: &KindPlan, leaves: &[u32]) -> Vec<usize> {
+    leaves
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            !matches!(
+                kp.leaves[**l as usize].kind,
+                LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
+            )
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Records one field's leaf results (`bits`, by position in `leaves`) as known on mask
+/// `mask_at`; field references are left to phase 3.
+fn settle_field(
+    kp: &KindPlan,
+    leaves: &[u32],
+    bits: &mut [Option<Bitmap>],
+    mask_at: u8,
+    st: &mut LeafState,
+) {
+    for (i, l) in leaves.iter().enumerate() {
+        if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
+            st.set(*l as usize, bits[i].take(), mask_at);
+        }
     }
 }
 

@@ -95,15 +95,7 @@ fn dictionary_encoded_cloudtrail_gives_the_same_matches() {
         c.join("invictus-sigma-aws/CloudTrail"),
         c.join("stratus-red-team/docs/detonation-logs"),
     ]);
-    let mut generated = Vec::new();
-    vigil_bench::generate::write_cloudtrail(
-        &mut generated,
-        &vigil_bench::generate::GenConfig::default(),
-        20_000,
-        vigil_bench::generate::CloudTrailForm::Ndjson,
-    )
-    .unwrap();
-    data.0.extend(batches_of(&generated).0);
+    data.0.extend(generated_cloudtrail(20_000).0);
     same_matches(
         &c.join("sigma/rules/cloud/aws/cloudtrail"),
         &data,
@@ -115,14 +107,7 @@ fn dictionary_encoded_cloudtrail_gives_the_same_matches() {
 fn dictionary_encoded_kubernetes_audit_gives_the_same_matches() {
     let c = corpus();
     let mut data = batches(&[c.join("falco-k8saudit-tests/k8s_audit_raw.ndjson")]);
-    let mut generated = Vec::new();
-    vigil_bench::generate::write_k8s_audit(
-        &mut generated,
-        &vigil_bench::generate::GenConfig::default(),
-        10_000,
-    )
-    .unwrap();
-    data.0.extend(batches_of(&generated).0);
+    data.0.extend(generated_k8s(10_000).0);
     same_matches(
         &c.join("sigma/rules/application/kubernetes"),
         &data,

@@ -88,25 +88,15 @@ fn report(name: &str, vigil: &BTreeSet<Pair>, rsigma: &BTreeSet<Pair>) -> (Vec<P
 #[test]
 fn cloudtrail_rules_on_corpus_cloudtrail() {
     let c = corpus();
-    let data = batches(&[
+    let mut data = batches(&[
         c.join("invictus-sigma-aws/CloudTrail"),
         c.join("stratus-red-team/docs/detonation-logs"),
         c.join("otrf-security-datasets/datasets/atomic/aws/collection"),
         c.join("loki-lambda-promtail-testdata/extracted/cloudtrail-log-file.json"),
         c.join("falco-k8saudit-tests/test/trace_files/plugins"),
     ]);
-    let mut data = data;
     // Plus generated data with the planted attacks (20k events).
-    let mut generated = Vec::new();
-    let cfg = vigil_bench::generate::GenConfig::default();
-    vigil_bench::generate::write_cloudtrail(
-        &mut generated,
-        &cfg,
-        20_000,
-        vigil_bench::generate::CloudTrailForm::Ndjson,
-    )
-    .unwrap();
-    data.0.extend(batches_of(&generated).0);
+    data.0.extend(generated_cloudtrail(20_000).0);
     let rules = c.join("sigma/rules/cloud/aws/cloudtrail");
     let (vigil, n) = vigil_matches(&rules, &data, SourceKind::CloudTrail);
     assert_eq!(n, 57);
@@ -127,14 +117,7 @@ fn cloudtrail_rules_on_corpus_cloudtrail() {
 fn kubernetes_rules_on_corpus_audit_events() {
     let c = corpus();
     let mut data = batches(&[c.join("falco-k8saudit-tests/k8s_audit_raw.ndjson")]);
-    let mut generated = Vec::new();
-    vigil_bench::generate::write_k8s_audit(
-        &mut generated,
-        &vigil_bench::generate::GenConfig::default(),
-        10_000,
-    )
-    .unwrap();
-    data.0.extend(batches_of(&generated).0);
+    data.0.extend(generated_k8s(10_000).0);
     let rules = c.join("sigma/rules/application/kubernetes");
     let (vigil, n) = vigil_matches(&rules, &data, SourceKind::K8sAudit);
     assert_eq!(n, 16);

@@ -136,3 +136,29 @@ pub fn text_value<'a>(b: &'a EventBatch, name: &str, row: usize) -> Option<&'a s
             .value(d.keys().value(row) as usize),
     )
 }
+
+/// `n` CloudTrail events from the benchmark generator (default config: seed 42, with its
+/// planted attacks), as NDJSON decoded to batches.
+pub fn generated_cloudtrail(n: usize) -> Batches {
+    let mut bytes = Vec::new();
+    vigil_bench::generate::write_cloudtrail(
+        &mut bytes,
+        &vigil_bench::generate::GenConfig::default(),
+        n,
+        vigil_bench::generate::CloudTrailForm::Ndjson,
+    )
+    .unwrap();
+    batches_of(&bytes)
+}
+
+/// `n` Kubernetes audit events from the benchmark generator (default config), decoded.
+pub fn generated_k8s(n: usize) -> Batches {
+    let mut bytes = Vec::new();
+    vigil_bench::generate::write_k8s_audit(
+        &mut bytes,
+        &vigil_bench::generate::GenConfig::default(),
+        n,
+    )
+    .unwrap();
+    batches_of(&bytes)
+}

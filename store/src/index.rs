@@ -341,9 +341,7 @@ impl TextColumn {
                 .downcast_ref::<StringArray>()
                 .cloned()
                 .map(Self::Str),
-            // Categorical strings (dictionary-encoded by the decoders) and numbers, as
-            // plain strings: one cast per batch.
-            DataType::Int32 | DataType::Int64 | DataType::Dictionary(_, _) => {
+            DataType::Int32 | DataType::Int64 => {
                 let s = arrow::compute::cast(arr, &DataType::Utf8)?;
                 s.as_any()
                     .downcast_ref::<StringArray>()

@@ -51,55 +51,24 @@ pub struct Evaluator {
     spare_field_bits: Vec<Option<Bitmap>>,
     scratch: Option<Scratch>,
     caches: Vec<Vec<ValueCache>>,
-    /// Per source, per field: its leaves.
-    field_leaves: Vec<Vec<Vec<u32>>>,
-    /// Per source, per leaf: its position in its field's leaf list.
-    slots: Vec<Vec<u32>>,
-    /// Per source, per field: rules (indexes into [`KindPlan::rules`]) that read it.
-    rules_of_field: Vec<Vec<Vec<usize>>>,
-    /// Per source, per field: a typed string field no rule is gated on, read only on the
-    /// rows where a rule that reads it has its gate open.
-    lazy: Vec<Vec<bool>>,
 }
 
 impl Evaluator {
     /// State for evaluating `plan` on this thread.
     pub fn new(plan: &Compiled) -> Result<Self> {
+        // One scratch space large enough for every database of the plan.
         let mut scratch: Option<Scratch> = None;
-        for k in &plan.kinds {
-            for f in &k.fields {
-                if let Some(db) = &f.db {
-                    for d in std::iter::once(&db.all).chain(db.caseless.as_ref()) {
-                        match &mut scratch {
-                            None => {
-                                scratch = Some(
-                                    d.alloc_scratch()
-                                        .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
-                                )
-                            }
-                            Some(s) => d
-                                .realloc_scratch(s)
-                                .map(|_| ())
-                                .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
-                        }
-                    }
-                }
-            }
-        }
-        for pf in plan.kinds.iter().filter_map(|k| k.prefilter.as_ref()) {
+        let dbs = plan.kinds.iter().flat_map(|k| {
+            k.fields
+                .iter()
+                .filter_map(|f| f.db.as_ref())
+                .flat_map(|db| std::iter::once(&db.all).chain(db.caseless.as_ref()))
+                .chain(k.prefilter.as_ref().map(|pf| &pf.db))
+        });
+        for d in dbs {
             match &mut scratch {
-                None => {
-                    scratch = Some(
-                        pf.db
-                            .alloc_scratch()
-                            .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
-                    )
-                }
-                Some(s) => pf
-                    .db
-                    .realloc_scratch(s)
-                    .map(|_| ())
-                    .map_err(|e| DetectError::Hyperscan(e.to_string()))?,
+                None => scratch = Some(d.alloc_scratch().map_err(hs_error)?),
+                Some(s) => d.realloc_scratch(s).map(|_| ()).map_err(hs_error)?,
             }
         }
         let caches = plan
@@ -107,83 +76,12 @@ impl Evaluator {
             .iter()
             .map(|k| k.fields.iter().map(|_| ValueCache::default()).collect())
             .collect();
-        let field_leaves = plan
-            .kinds
-            .iter()
-            .map(|k| {
-                let mut per = vec![Vec::new(); k.fields.len()];
-                for (i, l) in k.leaves.iter().enumerate() {
-                    per[l.field].push(i as u32);
-                }
-                per
-            })
-            .collect();
-        let slots = plan
-            .kinds
-            .iter()
-            .zip(&field_leaves)
-            .map(|(k, per): (&KindPlan, &Vec<Vec<u32>>)| {
-                let mut slots = vec![0u32; k.leaves.len()];
-                for list in per {
-                    for (i, l) in list.iter().enumerate() {
-                        slots[*l as usize] = i as u32;
-                    }
-                }
-                slots
-            })
-            .collect();
-        let rules_of_field = plan
-            .kinds
-            .iter()
-            .map(|k| {
-                let mut per = vec![Vec::new(); k.fields.len()];
-                for (ri, (_, node)) in k.rules.iter().enumerate() {
-                    let mut ls = Vec::new();
-                    node.leaves(&mut ls);
-                    let mut fs: Vec<usize> =
-                        ls.iter().map(|&l| k.leaves[l as usize].field).collect();
-                    fs.sort_unstable();
-                    fs.dedup();
-                    fs.into_iter().for_each(|f| per[f].push(ri));
-                }
-                per
-            })
-            .collect();
-        let lazy = plan
-            .kinds
-            .iter()
-            .map(|k| {
-                let mut gated = vec![false; k.fields.len()];
-                for g in k.gates.iter().flatten() {
-                    g.iter()
-                        .for_each(|&l| gated[k.leaves[l as usize].field] = true);
-                }
-                k.fields
-                    .iter()
-                    .zip(gated)
-                    .map(|(f, gated)| {
-                        !gated
-                            && matches!(
-                                f.access,
-                                Access::Column {
-                                    ty: ColType::Utf8,
-                                    ..
-                                }
-                            )
-                    })
-                    .collect()
-            })
-            .collect();
         Ok(Self {
             gate_counts: (0, 0),
             spare: (Vec::new(), Vec::new()),
             spare_field_bits: Vec::new(),
             scratch,
             caches,
-            field_leaves,
-            slots,
-            rules_of_field,
-            lazy,
         })
     }
 
@@ -240,7 +138,7 @@ impl Evaluator {
                     if *ty == ColType::Utf8
                         && let Some(s) = StrColumn::of(arr)
                     {
-                        if self.lazy[kind.index()][fi] {
+                        if kp.lazy[fi] {
                             lazy.push((fi, s));
                         } else {
                             self.field_leaves_str(kp, kind, fi, s, &all, ALL_ROWS, &mut st)?;
@@ -261,7 +159,7 @@ impl Evaluator {
         for (fi, arr) in lazy {
             // Gate leaves are on the fields read above, known on every row.
             let mut need = Bitmap::zeros(rows);
-            for &ri in &self.rules_of_field[kind.index()][fi] {
+            for &ri in &kp.rules_of_field[fi] {
                 match &kp.gates[ri] {
                     None => {
                         need = all.clone();
@@ -511,7 +409,7 @@ impl Evaluator {
                     }
                     Matching::Continue
                 })
-                .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+                .map_err(hs_error)?;
         }
         if scanned.none() {
             return Ok(());
@@ -521,7 +419,8 @@ impl Evaluator {
             // Rows where the field is absent.
             let mut absent = Bitmap::zeros(rows);
             let k = field_slot[leaf.field];
-            if k != u32::MAX && !matches!(leaf.kind, LeafKind::FieldRef { .. }) {
+            // (Field references are never candidates: their value depends on another field.)
+            if k != u32::MAX {
                 absent = scanned.clone();
                 absent.and_not(&keys_seen[k as usize]);
             }
@@ -609,7 +508,7 @@ impl Evaluator {
         mask_at: u8,
         st: &mut LeafState,
     ) -> Result<()> {
-        let leaves = std::mem::take(&mut self.field_leaves[kind.index()][fi]);
+        let leaves = &kp.field_leaves[fi];
         if leaves.is_empty() {
             return Ok(());
         }
@@ -631,7 +530,7 @@ impl Evaluator {
             used[entry(r)] = true;
         }
         let db = kp.fields[fi].db.as_ref();
-        let plain = plain_positions(kp, &leaves);
+        let plain = plain_positions(kp, leaves);
         // Per used entry: the slots (positions in `leaves`) of the leaves its value
         // holds, copied out of the cache (which may be cleared by a later lookup).
         let mut starts = vec![0u32; n + 2];
@@ -646,11 +545,10 @@ impl Evaluator {
                 let text = values.value(e);
                 if let Some(db) = db {
                     let (a, b) = self.lookup(kind, fi, db, text)?;
-                    let (slots, caches) = (&self.slots, &self.caches);
                     holds.extend(
-                        caches[kind.index()][fi].hits[a as usize..b as usize]
+                        self.caches[kind.index()][fi].hits[a as usize..b as usize]
                             .iter()
-                            .map(|&l| slots[kind.index()][l as usize]),
+                            .map(|&l| kp.slots[l as usize]),
                     );
                 }
                 item = [Item::Str(Cow::Borrowed(text))];
@@ -676,9 +574,8 @@ impl Evaluator {
                     .set(r);
             }
         }
-        settle_field(kp, &leaves, &mut bits, mask_at, st);
+        settle_field(kp, leaves, &mut bits, mask_at, st);
         self.spare_field_bits = bits;
-        self.field_leaves[kind.index()][fi] = leaves;
         Ok(())
     }
 
@@ -694,7 +591,7 @@ impl Evaluator {
         mask_at: u8,
         st: &mut LeafState,
     ) -> Result<()> {
-        let leaves = std::mem::take(&mut self.field_leaves[kind.index()][fi]);
+        let leaves = &kp.field_leaves[fi];
         if leaves.is_empty() {
             return Ok(());
         }
@@ -703,7 +600,7 @@ impl Evaluator {
         bits.clear();
         bits.resize(leaves.len(), None);
         let db = kp.fields[fi].db.as_ref();
-        let plain = plain_positions(kp, &leaves);
+        let plain = plain_positions(kp, leaves);
         let mut result = Ok(());
         for r in mask.iter() {
             let item;
@@ -712,9 +609,8 @@ impl Evaluator {
                 if let Some(db) = db {
                     match self.lookup(kind, fi, db, text) {
                         Ok((a, b)) => {
-                            let (slots, caches) = (&self.slots, &self.caches);
-                            for &l in &caches[kind.index()][fi].hits[a as usize..b as usize] {
-                                let s = slots[kind.index()][l as usize] as usize;
+                            for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
+                                let s = kp.slots[l as usize] as usize;
                                 bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
                             }
                         }
@@ -735,9 +631,8 @@ impl Evaluator {
                 }
             }
         }
-        settle_field(kp, &leaves, &mut bits, mask_at, st);
+        settle_field(kp, leaves, &mut bits, mask_at, st);
         self.spare_field_bits = bits;
-        self.field_leaves[kind.index()][fi] = leaves;
         result
     }
 
@@ -755,7 +650,7 @@ impl Evaluator {
         st: &mut LeafState,
         all_values: &[Option<Values<'_>>],
     ) -> Result<()> {
-        let leaves = self.field_leaves[kind.index()][fi].clone();
+        let leaves = &kp.field_leaves[fi];
         if leaves.is_empty() {
             return Ok(());
         }
@@ -768,7 +663,7 @@ impl Evaluator {
                     let text = item.text();
                     let (a, b) = self.lookup(kind, fi, db, &text)?;
                     for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
-                        let s = self.slots[kind.index()][l as usize] as usize;
+                        let s = kp.slots[l as usize] as usize;
                         pattern_bits[s]
                             .get_or_insert_with(|| Bitmap::zeros(rows))
                             .set(r);
@@ -842,7 +737,7 @@ impl Evaluator {
                 }
                 Matching::Continue
             })
-            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+            .map_err(hs_error)?;
         if !ascii && let Some(c) = &db.caseless {
             let lower = text.to_lowercase();
             let len = lower.len();
@@ -853,7 +748,7 @@ impl Evaluator {
                 }
                 Matching::Continue
             })
-            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+            .map_err(hs_error)?;
         }
         ids.sort_unstable();
         ids.dedup();
@@ -891,6 +786,10 @@ fn settle_field(
             st.set(*l as usize, bits[i].take(), mask_at);
         }
     }
+}
+
+fn hs_error(e: impl std::fmt::Display) -> DetectError {
+    DetectError::Hyperscan(e.to_string())
 }
 
 /// A rule left undecided on some rows after phase 2.

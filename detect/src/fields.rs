@@ -41,7 +41,7 @@ impl Access {
 /// Types of typed columns a rule can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColType {
-    /// Utf8, or a dictionary of Utf8 (categorical columns)
+    /// Utf8 (read also where a batch holds the column dictionary-encoded)
     Utf8,
     /// Boolean
     Bool,
@@ -102,9 +102,6 @@ pub fn resolve(kind: SourceKind, field: &str) -> Access {
 fn leaf_access(kind: SourceKind, path: Vec<usize>, dt: &DataType) -> Option<Access> {
     let ty = match dt {
         DataType::Utf8 => ColType::Utf8,
-        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
-            ColType::Utf8
-        }
         DataType::Boolean => ColType::Bool,
         DataType::Int32 | DataType::Int64 => ColType::Int,
         DataType::List(f) if f.data_type() == &DataType::Utf8 => ColType::ListUtf8,

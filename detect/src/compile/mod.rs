@@ -204,6 +204,74 @@ pub struct KindPlan {
     /// The literals string leaves on JSON fields require, to rule them out on an event
     /// without parsing it.
     pub prefilter: Option<Prefilter>,
+    /// Per field: its leaves (indexes into `leaves`).
+    pub field_leaves: Vec<Vec<u32>>,
+    /// Per leaf: its position in its field's list in `field_leaves`.
+    pub slots: Vec<u32>,
+    /// Per field: the rules (indexes into `rules`) that read it.
+    pub rules_of_field: Vec<Vec<usize>>,
+    /// Per field: a typed string field no rule is gated on, which evaluation reads only
+    /// on the rows where a rule reading it has its gate open.
+    pub lazy: Vec<bool>,
+}
+
+impl KindPlan {
+    /// A source's plan, with the per-field tables evaluation uses derived from it.
+    fn new(
+        kind: SourceKind,
+        fields: Vec<FieldPlan>,
+        leaves: Vec<Leaf>,
+        rules: Vec<(usize, Node)>,
+        gates: Vec<Option<Vec<u32>>>,
+        prefilter: Option<Prefilter>,
+    ) -> Self {
+        let mut field_leaves = vec![Vec::new(); fields.len()];
+        let mut slots = vec![0u32; leaves.len()];
+        for (i, l) in leaves.iter().enumerate() {
+            slots[i] = field_leaves[l.field].len() as u32;
+            field_leaves[l.field].push(i as u32);
+        }
+        let mut rules_of_field = vec![Vec::new(); fields.len()];
+        for (ri, (_, node)) in rules.iter().enumerate() {
+            let mut ls = Vec::new();
+            node.leaves(&mut ls);
+            let mut fs: Vec<usize> = ls.iter().map(|&l| leaves[l as usize].field).collect();
+            fs.sort_unstable();
+            fs.dedup();
+            fs.into_iter().for_each(|f| rules_of_field[f].push(ri));
+        }
+        let mut gated = vec![false; fields.len()];
+        for g in gates.iter().flatten() {
+            g.iter()
+                .for_each(|&l| gated[leaves[l as usize].field] = true);
+        }
+        let lazy = fields
+            .iter()
+            .zip(gated)
+            .map(|(f, gated)| {
+                !gated
+                    && matches!(
+                        f.access,
+                        Access::Column {
+                            ty: crate::fields::ColType::Utf8,
+                            ..
+                        }
+                    )
+            })
+            .collect();
+        Self {
+            kind,
+            fields,
+            leaves,
+            rules,
+            gates,
+            prefilter,
+            field_leaves,
+            slots,
+            rules_of_field,
+            lazy,
+        }
+    }
 }
 
 /// One Hyperscan database of the texts that must occur in an event's verbatim JSON for
@@ -241,64 +309,47 @@ fn first_keys(path: &str) -> Option<Vec<&str>> {
 
 /// The prefilter of the leaves and fields read from the verbatim JSON.
 fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
+    // Texts, deduplicated ignoring ASCII case (they are matched so).
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut texts: Vec<String> = Vec::new();
+    let mut texts: Vec<Expr> = Vec::new();
     let mut leaves_of: Vec<Vec<u32>> = Vec::new();
     let mut fields_of: Vec<Vec<usize>> = Vec::new();
-    let mut id_of = |text: String| {
+    let mut id_of = |text: &str| -> usize {
         *index.entry(text.to_ascii_lowercase()).or_insert_with(|| {
-            texts.push(text);
+            texts.push(Expr::literal_anywhere(text));
             leaves_of.push(Vec::new());
             fields_of.push(Vec::new());
             texts.len() - 1
         })
     };
     let mut keyed = vec![false; fields.len()];
-    let mut by_id: Vec<(usize, Option<u32>, Option<usize>)> = Vec::new();
+    let mut key_ids: Vec<(usize, usize)> = Vec::new();
+    let mut literal_ids: Vec<(usize, u32)> = Vec::new();
     for (f, field) in fields.iter().enumerate() {
         if let Access::Raw(path) = &field.access
             && let Some(keys) = first_keys(path)
         {
             keyed[f] = true;
-            for k in keys {
-                by_id.push((id_of(format!("\"{k}\"")), None, Some(f)));
-            }
+            key_ids.extend(keys.into_iter().map(|k| (id_of(&format!("\"{k}\"")), f)));
         }
     }
     for (l, leaf) in leaves.iter().enumerate() {
         if let (Some(lit), Access::Raw(_)) = (&leaf.literal, &fields[leaf.field].access) {
-            by_id.push((id_of(lit.clone()), Some(l as u32), None));
+            literal_ids.push((id_of(lit), l as u32));
         }
     }
     if texts.is_empty() {
         return Ok(None);
     }
-    for (id, l, f) in by_id {
-        if let Some(l) = l {
-            leaves_of[id].push(l);
-        }
-        if let Some(f) = f {
-            fields_of[id].push(f);
-        }
-    }
-    let pats: Vec<Pattern> = texts
-        .iter()
-        .enumerate()
-        .map(|(id, t)| {
-            let mut p = Pattern::with_flags(
-                pattern::prefilter_regex(t),
-                PatternFlags::CASELESS | PatternFlags::SINGLEMATCH,
-            )
-            .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
-            p.id = Some(id);
-            Ok(p)
-        })
-        .collect::<Result<_>>()?;
-    let db = Patterns(pats)
-        .build::<BlockMode>()
-        .map_err(|e| DetectError::Hyperscan(e.to_string()))?;
+    key_ids
+        .into_iter()
+        .for_each(|(id, f)| fields_of[id].push(f));
+    literal_ids
+        .into_iter()
+        .for_each(|(id, l)| leaves_of[id].push(l));
+    let all: Vec<(usize, &Expr)> = texts.iter().enumerate().collect();
     Ok(Some(Prefilter {
-        db,
+        db: build_db(&all)?,
         leaves_of,
         fields_of,
         keyed,
@@ -824,14 +875,9 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
         } else {
             prefilter(&b.leaves, &fields)?
         };
-        kinds.push(KindPlan {
-            kind: b.kind,
-            fields,
-            leaves: b.leaves,
-            rules: b.rules,
-            gates,
-            prefilter,
-        });
+        kinds.push(KindPlan::new(
+            b.kind, fields, b.leaves, b.rules, gates, prefilter,
+        ));
     }
     Ok(Compiled {
         rules,

@@ -73,6 +73,24 @@ pub struct Expr {
     pub check: Check,
 }
 
+impl Expr {
+    /// ASCII text `s` anywhere, ASCII case ignored (the prefilter's texts).
+    pub fn literal_anywhere(s: &str) -> Self {
+        let mut regex = String::new();
+        s.bytes().for_each(|b| escape_byte(b, &mut regex));
+        Self {
+            regex,
+            caseless: true,
+            multiline: false,
+            dotall: false,
+            allow_empty: false,
+            utf8: false,
+            user_regex: false,
+            check: Check::Any,
+        }
+    }
+}
+
 /// How a Hyperscan match of an expression confirms the predicate, given the match's
 /// end offset and the scanned text's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,13 +168,6 @@ pub fn required_literal(text: &str, m: &Modifiers) -> Option<String> {
         })
         .filter(|s| s.len() >= 3 && s.bytes().any(|b| b.is_ascii_alphabetic()))
         .max_by_key(|s| s.len())
-}
-
-/// `s` (ASCII) as a Hyperscan literal expression.
-pub fn prefilter_regex(s: &str) -> String {
-    let mut out = String::new();
-    s.bytes().for_each(|b| escape_byte(b, &mut out));
-    out
 }
 
 /// Letters, digits, `_` and space stand for themselves; every other byte is written as

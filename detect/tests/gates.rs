@@ -38,6 +38,19 @@ detection:
   condition: not sel
 "#;
 
+/// The (rule id, rows) matches of `plan` on `events` (NDJSON, one batch), and the
+/// evaluator that found them.
+fn evaluate(
+    plan: &vigil_detect::compile::Compiled,
+    events: &str,
+) -> (Vec<(String, Vec<usize>)>, Evaluator) {
+    let batches = batches_of(events.as_bytes()).0;
+    assert_eq!(batches.len(), 1);
+    let mut ev = Evaluator::new(plan).unwrap();
+    let matched = matched_rows(plan, &mut ev, &batches[0]);
+    (matched, ev)
+}
+
 fn ct(id: &str, name: &str) -> String {
     format!(
         r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{name}","eventID":"{id}","requestParameters":{{"bucketName":"app-logs"}}}}"#
@@ -53,11 +66,7 @@ fn rules_whose_gate_holds_nowhere_are_skipped_and_matches_are_unchanged() {
         ct("e3", "GetObject"),
     ]
     .join("\n");
-    let batches = batches_of(events.as_bytes()).0;
-    assert_eq!(batches.len(), 1);
-    let b = &batches[0];
-    let mut ev = Evaluator::new(&plan).unwrap();
-    let matched = matched_rows(&plan, &mut ev, b);
+    let (matched, ev) = evaluate(&plan, &events);
     assert_eq!(
         matched,
         vec![
@@ -120,10 +129,7 @@ fn fields_no_rule_is_gated_on_are_read_lazily_with_the_same_matches() {
         ct_from("e5", "ListBuckets", "curl/8.5", "10.9.9.9"),
     ]
     .join("\n");
-    let batches = batches_of(events.as_bytes()).0;
-    let b = &batches[0];
-    let mut ev = Evaluator::new(&plan).unwrap();
-    let matched = matched_rows(&plan, &mut ev, b);
+    let (matched, _) = evaluate(&plan, &events);
     assert_eq!(
         matched,
         vec![

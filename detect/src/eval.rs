@@ -544,9 +544,10 @@ impl Evaluator {
             let items: &[Item<'_>] = if e < n {
                 let text = values.value(e);
                 if let Some(db) = db {
-                    let (a, b) = self.lookup(kind, fi, db, text)?;
+                    let (cache, scratch) = self.cache_and_scratch(kind, fi);
+                    let (a, b) = lookup(cache, scratch, db, text)?;
                     holds.extend(
-                        self.caches[kind.index()][fi].hits[a as usize..b as usize]
+                        cache.hits[a as usize..b as usize]
                             .iter()
                             .map(|&l| kp.slots[l as usize]),
                     );
@@ -602,14 +603,15 @@ impl Evaluator {
         let db = kp.fields[fi].db.as_ref();
         let plain = plain_positions(kp, leaves);
         let mut result = Ok(());
+        let (cache, scratch) = self.cache_and_scratch(kind, fi);
         for r in mask.iter() {
             let item;
             let items: &[Item<'_>] = if arr.is_valid(r) {
                 let text = arr.value(r);
                 if let Some(db) = db {
-                    match self.lookup(kind, fi, db, text) {
+                    match lookup(cache, scratch, db, text) {
                         Ok((a, b)) => {
-                            for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
+                            for &l in &cache.hits[a as usize..b as usize] {
                                 let s = kp.slots[l as usize] as usize;
                                 bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
                             }
@@ -658,11 +660,12 @@ impl Evaluator {
         let rows = st.rows;
         let mut pattern_bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
         if let Some(db) = db {
+            let (cache, scratch) = self.cache_and_scratch(kind, fi);
             for r in mask.iter() {
                 for item in v.row(r) {
                     let text = item.text();
-                    let (a, b) = self.lookup(kind, fi, db, &text)?;
-                    for &l in &self.caches[kind.index()][fi].hits[a as usize..b as usize] {
+                    let (a, b) = lookup(cache, scratch, db, &text)?;
+                    for &l in &cache.hits[a as usize..b as usize] {
                         let s = kp.slots[l as usize] as usize;
                         pattern_bits[s]
                             .get_or_insert_with(|| Bitmap::zeros(rows))
@@ -710,49 +713,14 @@ impl Evaluator {
         bits
     }
 
-    /// The leaves `text` matches in field `fi`'s patterns, from the cache or by scanning.
-    fn lookup(
+    /// The value cache of field `fi` and the scratch space to scan with, borrowed
+    /// together (evaluation looks values up while holding both).
+    fn cache_and_scratch(
         &mut self,
         kind: SourceKind,
         fi: usize,
-        db: &FieldDb,
-        text: &str,
-    ) -> Result<(u32, u32)> {
-        let cache = &mut self.caches[kind.index()][fi];
-        if let Some(range) = cache.get(text.as_bytes()) {
-            return Ok(range);
-        }
-        let scratch = self
-            .scratch
-            .as_ref()
-            .ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
-        let mut ids: Vec<u32> = Vec::new();
-        let ascii = text.is_ascii();
-        let len = text.len();
-        db.all
-            .scan(text, scratch, |id, _, to, _| {
-                let id = id as usize;
-                if (ascii || !db.is_caseless[id]) && db.checks[id].accepts(to as usize, len) {
-                    ids.extend_from_slice(&db.leaves_of[id]);
-                }
-                Matching::Continue
-            })
-            .map_err(hs_error)?;
-        if !ascii && let Some(c) = &db.caseless {
-            let lower = text.to_lowercase();
-            let len = lower.len();
-            c.scan(lower.as_str(), scratch, |id, _, to, _| {
-                let all_id = db.caseless_ids[id as usize] as usize;
-                if db.checks[all_id].accepts(to as usize, len) {
-                    ids.extend_from_slice(&db.leaves_of[all_id]);
-                }
-                Matching::Continue
-            })
-            .map_err(hs_error)?;
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(cache.insert(text.as_bytes(), &ids))
+    ) -> (&mut ValueCache, Option<&Scratch>) {
+        (&mut self.caches[kind.index()][fi], self.scratch.as_ref())
     }
 }
 
@@ -786,6 +754,59 @@ fn settle_field(
             st.set(*l as usize, bits[i].take(), mask_at);
         }
     }
+}
+
+/// The leaves `text` matches in a field's patterns (`db`), from its `cache`, or by
+/// scanning and remembering.
+#[inline]
+fn lookup(
+    cache: &mut ValueCache,
+    scratch: Option<&Scratch>,
+    db: &FieldDb,
+    text: &str,
+) -> Result<(u32, u32)> {
+    match cache.get(text.as_bytes()) {
+        Some(range) => Ok(range),
+        None => scan_and_remember(cache, scratch, db, text),
+    }
+}
+
+/// [`lookup`] of a value not in the cache.
+#[cold]
+fn scan_and_remember(
+    cache: &mut ValueCache,
+    scratch: Option<&Scratch>,
+    db: &FieldDb,
+    text: &str,
+) -> Result<(u32, u32)> {
+    let scratch = scratch.ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
+    let mut ids: Vec<u32> = Vec::new();
+    let ascii = text.is_ascii();
+    let len = text.len();
+    db.all
+        .scan(text, scratch, |id, _, to, _| {
+            let id = id as usize;
+            if (ascii || !db.is_caseless[id]) && db.checks[id].accepts(to as usize, len) {
+                ids.extend_from_slice(&db.leaves_of[id]);
+            }
+            Matching::Continue
+        })
+        .map_err(hs_error)?;
+    if !ascii && let Some(c) = &db.caseless {
+        let lower = text.to_lowercase();
+        let len = lower.len();
+        c.scan(lower.as_str(), scratch, |id, _, to, _| {
+            let all_id = db.caseless_ids[id as usize] as usize;
+            if db.checks[all_id].accepts(to as usize, len) {
+                ids.extend_from_slice(&db.leaves_of[all_id]);
+            }
+            Matching::Continue
+        })
+        .map_err(hs_error)?;
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(cache.insert(text.as_bytes(), &ids))
 }
 
 fn hs_error(e: impl std::fmt::Display) -> DetectError {

@@ -135,6 +135,7 @@ impl Detector {
             self.stats.hits += 1;
             self.max_seen = self.max_seen.max(h.time_us);
             let info = &plan.rules[h.rule];
+            let event_id = h.event_id.to_string();
             for f in &h.feeds {
                 self.correlator.push(
                     &plan,
@@ -143,16 +144,16 @@ impl Detector {
                     h.time_us,
                     f.group.clone(),
                     f.values.clone(),
-                    vec![h.event_id.clone()],
+                    vec![event_id.clone()],
                 );
             }
             if info.emit {
                 let finding = Finding::of_rule(
                     &info.meta,
-                    finding_id(&info.meta.id.0, std::slice::from_ref(&h.event_id), ""),
+                    finding_id(&info.meta.id.0, std::slice::from_ref(&event_id), ""),
                     h.time_us,
                     h.kind.name().into(),
-                    vec![h.event_id.clone()],
+                    vec![event_id],
                 );
                 match &info.meta.options.suppress {
                     Some(s) => out.extend(self.suppressor.offer(

@@ -661,10 +661,20 @@ impl Evaluator {
         let mut pattern_bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
         if let Some(db) = db {
             let (cache, scratch) = self.cache_and_scratch(kind, fi);
+            // Numbers are formatted on the stack (`Item::text` allocates a string per row;
+            // `itoa` writes the same decimal digits).
+            let mut digits = itoa::Buffer::new();
             for r in mask.iter() {
                 for item in v.row(r) {
-                    let text = item.text();
-                    let (a, b) = lookup(cache, scratch, db, &text)?;
+                    let owned;
+                    let text: &str = match item {
+                        Item::Int(i) => digits.format(*i),
+                        other => {
+                            owned = other.text();
+                            &owned
+                        }
+                    };
+                    let (a, b) = lookup(cache, scratch, db, text)?;
                     for &l in &cache.hits[a as usize..b as usize] {
                         let s = kp.slots[l as usize] as usize;
                         pattern_bits[s]

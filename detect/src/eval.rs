@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch, StringArray};
+use arrow::array::{Array, DictionaryArray, RecordBatch, StringArray};
 use arrow::datatypes::Int32Type;
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
@@ -25,7 +25,9 @@ use vigil_ingest::SourceKind;
 use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
-use crate::fields::{Access, ColType, Item, Values, column, extract_raw, typed_values};
+use crate::fields::{
+    Access, ColType, Item, StrColumn, Values, column, dict_entry, extract_raw, typed_values,
+};
 use crate::rule::{Op, TimePart};
 use crate::{DetectError, Result};
 
@@ -202,26 +204,16 @@ impl Evaluator {
                 }
             }
             self.gate_counts.0 += 1;
-            let (t, f) = eval3(node, &st);
-            let mut u = t.not();
-            u.and_not(&f);
-            if u.none() {
-                if !t.none() {
-                    out.push(RuleMatch {
-                        rule: *rule,
-                        rows: t,
-                    });
-                }
-                continue;
-            }
-            need.or(&u);
-            mark_needed(kp, node, &st, &[], &mut need_fields);
-            undecided.push(Undecided {
-                rule: *rule,
+            undecided.extend(triage(
+                kp,
+                *rule,
                 node,
-                u,
-                t,
-            });
+                &st,
+                &[],
+                &mut out,
+                &mut need,
+                &mut need_fields,
+            ));
         }
         if undecided.is_empty() {
             self.spare = (st.bits, st.known);
@@ -372,10 +364,7 @@ impl Evaluator {
         if cands.is_empty() {
             return Ok(());
         }
-        let scratch = self
-            .scratch
-            .as_ref()
-            .ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
+        let scratch = need_scratch(self.scratch.as_ref())?;
         let rows = st.rows;
         let mut scanned = Bitmap::zeros(rows);
         let mut present: Vec<Bitmap> = cands.iter().map(|_| Bitmap::zeros(rows)).collect();
@@ -449,25 +438,19 @@ impl Evaluator {
         }
         *need = Bitmap::zeros(rows);
         need_fields.iter_mut().for_each(|f| *f = false);
-        let mut still = Vec::with_capacity(undecided.len());
-        for und in undecided.drain(..) {
-            let (t, f) = eval3(und.node, st);
-            let mut u = t.not();
-            u.and_not(&f);
-            if u.none() {
-                if !t.none() {
-                    out.push(RuleMatch {
-                        rule: und.rule,
-                        rows: t,
-                    });
-                }
-                continue;
-            }
-            need.or(&u);
-            mark_needed(kp, und.node, st, &cand_of, need_fields);
-            still.push(Undecided { u, t, ..und });
+        let before = std::mem::take(undecided);
+        for und in before {
+            undecided.extend(triage(
+                kp,
+                und.rule,
+                und.node,
+                st,
+                &cand_of,
+                out,
+                need,
+                need_fields,
+            ));
         }
-        *undecided = still;
         Ok(())
     }
 
@@ -484,12 +467,23 @@ impl Evaluator {
         mask_at: u8,
         st: &mut LeafState,
     ) -> Result<()> {
-        match arr {
-            StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, mask_at, st),
-            StrColumn::Dict(d, values) => {
-                self.field_leaves_dict(kp, kind, fi, d, values, mask, mask_at, st)
-            }
+        let leaves = &kp.field_leaves[fi];
+        if leaves.is_empty() {
+            return Ok(());
         }
+        // Per position in `leaves`: the rows where the leaf holds (buffer reused).
+        let mut bits = std::mem::take(&mut self.spare_field_bits);
+        bits.clear();
+        bits.resize(leaves.len(), None);
+        let filled = match arr {
+            StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, &mut bits),
+            StrColumn::Dict(d, values) => {
+                self.field_leaves_dict(kp, kind, fi, d, values, mask, &mut bits)
+            }
+        };
+        settle_field(kp, leaves, &mut bits, mask_at, st);
+        self.spare_field_bits = bits;
+        filled
     }
 
     /// [`Self::field_leaves_str`] on a dictionary-encoded column: each distinct value of
@@ -505,26 +499,13 @@ impl Evaluator {
         arr: &DictionaryArray<Int32Type>,
         values: &StringArray,
         mask: &Bitmap,
-        mask_at: u8,
-        st: &mut LeafState,
+        bits: &mut [Option<Bitmap>],
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
-        if leaves.is_empty() {
-            return Ok(());
-        }
-        let rows = st.rows;
+        let rows = mask.len();
         let n = values.len();
-        let keys = arr.keys();
         // The dictionary entries the rows of `mask` hold (`n`: a null row).
-        let entry = |r: usize| {
-            if arr.is_valid(r) {
-                let e = keys.value(r) as usize;
-                if e < n && values.is_valid(e) {
-                    return e;
-                }
-            }
-            n
-        };
+        let entry = |r: usize| dict_entry(arr, values, r).unwrap_or(n);
         let mut used = vec![false; n + 1];
         for r in mask.iter() {
             used[entry(r)] = true;
@@ -564,9 +545,6 @@ impl Evaluator {
             }
         }
         starts[n + 1] = holds.len() as u32;
-        let mut bits = std::mem::take(&mut self.spare_field_bits);
-        bits.clear();
-        bits.resize(leaves.len(), None);
         for r in mask.iter() {
             let e = entry(r);
             for &s in &holds[starts[e] as usize..starts[e + 1] as usize] {
@@ -575,8 +553,6 @@ impl Evaluator {
                     .set(r);
             }
         }
-        settle_field(kp, leaves, &mut bits, mask_at, st);
-        self.spare_field_bits = bits;
         Ok(())
     }
 
@@ -589,37 +565,22 @@ impl Evaluator {
         fi: usize,
         arr: &StringArray,
         mask: &Bitmap,
-        mask_at: u8,
-        st: &mut LeafState,
+        bits: &mut [Option<Bitmap>],
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
-        if leaves.is_empty() {
-            return Ok(());
-        }
-        let rows = st.rows;
-        let mut bits = std::mem::take(&mut self.spare_field_bits);
-        bits.clear();
-        bits.resize(leaves.len(), None);
+        let rows = mask.len();
         let db = kp.fields[fi].db.as_ref();
         let plain = plain_positions(kp, leaves);
-        let mut result = Ok(());
         let (cache, scratch) = self.cache_and_scratch(kind, fi);
         for r in mask.iter() {
             let item;
             let items: &[Item<'_>] = if arr.is_valid(r) {
                 let text = arr.value(r);
                 if let Some(db) = db {
-                    match lookup(cache, scratch, db, text) {
-                        Ok((a, b)) => {
-                            for &l in &cache.hits[a as usize..b as usize] {
-                                let s = kp.slots[l as usize] as usize;
-                                bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
-                            }
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
+                    let (a, b) = lookup(cache, scratch, db, text)?;
+                    for &l in &cache.hits[a as usize..b as usize] {
+                        let s = kp.slots[l as usize] as usize;
+                        bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
                     }
                 }
                 item = [Item::Str(Cow::Borrowed(text))];
@@ -633,9 +594,7 @@ impl Evaluator {
                 }
             }
         }
-        settle_field(kp, leaves, &mut bits, mask_at, st);
-        self.spare_field_bits = bits;
-        result
+        Ok(())
     }
 
     /// All leaves of a field given as [`Values`], on the rows of `mask` (`mask_at`: its
@@ -789,7 +748,7 @@ fn scan_and_remember(
     db: &FieldDb,
     text: &str,
 ) -> Result<(u32, u32)> {
-    let scratch = scratch.ok_or_else(|| DetectError::Hyperscan("no scratch".into()))?;
+    let scratch = need_scratch(scratch)?;
     let mut ids: Vec<u32> = Vec::new();
     let ascii = text.is_ascii();
     let len = text.len();
@@ -817,6 +776,40 @@ fn scan_and_remember(
     ids.sort_unstable();
     ids.dedup();
     Ok(cache.insert(text.as_bytes(), &ids))
+}
+
+/// The evaluator's scratch space, which exists whenever the plan has a database to scan.
+fn need_scratch(scratch: Option<&Scratch>) -> Result<&Scratch> {
+    scratch.ok_or_else(|| DetectError::Hyperscan("no scratch".into()))
+}
+
+/// Evaluates rule `rule` (`node`) over the leaves known so far. Where it is decided on
+/// every row, its match (if any) goes to `out`; otherwise it is returned as undecided,
+/// its undecided rows added to `need` and the fields it still needs marked in
+/// `need_fields` ([`mark_needed`], `cand_of` as there).
+#[allow(clippy::too_many_arguments)]
+fn triage<'n>(
+    kp: &KindPlan,
+    rule: usize,
+    node: &'n Node,
+    st: &LeafState,
+    cand_of: &[u32],
+    out: &mut Vec<RuleMatch>,
+    need: &mut Bitmap,
+    need_fields: &mut [bool],
+) -> Option<Undecided<'n>> {
+    let (t, f) = eval3(node, st);
+    let mut u = t.not();
+    u.and_not(&f);
+    if u.none() {
+        if !t.none() {
+            out.push(RuleMatch { rule, rows: t });
+        }
+        return None;
+    }
+    need.or(&u);
+    mark_needed(kp, node, st, cand_of, need_fields);
+    Some(Undecided { rule, node, u, t })
 }
 
 fn hs_error(e: impl std::fmt::Display) -> DetectError {
@@ -854,23 +847,6 @@ fn mark_needed(
                 need_fields[other] = true;
             }
         }
-    }
-}
-
-/// A string column as evaluation reads it: plain, or dictionary-encoded (its values).
-#[derive(Clone, Copy)]
-enum StrColumn<'a> {
-    Plain(&'a StringArray),
-    Dict(&'a DictionaryArray<Int32Type>, &'a StringArray),
-}
-
-impl<'a> StrColumn<'a> {
-    fn of(arr: &'a arrow::array::ArrayRef) -> Option<Self> {
-        if let Some(s) = arr.as_any().downcast_ref::<StringArray>() {
-            return Some(Self::Plain(s));
-        }
-        let d = arr.as_dictionary_opt::<Int32Type>()?;
-        Some(Self::Dict(d, d.values().as_string_opt::<i32>()?))
     }
 }
 

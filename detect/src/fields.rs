@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use arrow::array::AsArray;
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
-    StructArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, ListArray, RecordBatch,
+    StringArray, StructArray, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Fields, Int32Type};
 use simd_json::prelude::*;
@@ -141,6 +141,44 @@ impl Item<'_> {
     }
 }
 
+/// A string column as evaluation reads it: plain, or dictionary-encoded (its keys'
+/// array and its values).
+#[derive(Clone, Copy)]
+pub(crate) enum StrColumn<'a> {
+    Plain(&'a StringArray),
+    Dict(&'a DictionaryArray<Int32Type>, &'a StringArray),
+}
+
+impl<'a> StrColumn<'a> {
+    /// `arr` as a string column, if it is one (`Utf8`, or a dictionary of `Utf8`).
+    pub(crate) fn of(arr: &'a ArrayRef) -> Option<Self> {
+        if let Some(s) = arr.as_any().downcast_ref::<StringArray>() {
+            return Some(Self::Plain(s));
+        }
+        let d = arr.as_dictionary_opt::<Int32Type>()?;
+        Some(Self::Dict(d, d.values().as_string_opt::<i32>()?))
+    }
+
+    /// Row `r`'s text; `None` where it is null.
+    pub(crate) fn value(&self, r: usize) -> Option<&'a str> {
+        match *self {
+            Self::Plain(a) => a.is_valid(r).then(|| a.value(r)),
+            Self::Dict(d, values) => dict_entry(d, values, r).map(|e| values.value(e)),
+        }
+    }
+}
+
+/// The entry of `values` that row `r` of dictionary `d` holds; `None` where the row or
+/// the entry is null, or the key is out of range.
+pub(crate) fn dict_entry(
+    d: &DictionaryArray<Int32Type>,
+    values: &StringArray,
+    r: usize,
+) -> Option<usize> {
+    let e = usize::try_from(d.keys().value(r)).ok()?;
+    (d.is_valid(r) && e < values.len() && values.is_valid(e)).then_some(e)
+}
+
 /// The values of one field for the rows of a batch: row `r` has
 /// `items[offsets[r]..offsets[r + 1]]` (none: absent or null).
 #[derive(Debug, Clone, Default)]
@@ -204,21 +242,10 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
     let push_row = |v: &mut Values<'a>| v.offsets.push(v.items.len() as u32);
     match ty {
         ColType::Utf8 => {
-            let a = arr.as_any().downcast_ref::<StringArray>();
-            let d = arr
-                .as_dictionary_opt::<Int32Type>()
-                .and_then(|d| Some((d.keys(), d.values().as_string_opt::<i32>()?)));
+            let s = StrColumn::of(arr);
             for r in 0..rows {
-                if let Some(a) = a
-                    && a.is_valid(r)
-                {
-                    v.items.push(Item::Str(Cow::Borrowed(a.value(r))));
-                } else if let Some((keys, values)) = d
-                    && keys.is_valid(r)
-                    && let Some(e) = Some(keys.value(r) as usize).filter(|&e| e < values.len())
-                    && values.is_valid(e)
-                {
-                    v.items.push(Item::Str(Cow::Borrowed(values.value(e))));
+                if let Some(text) = s.and_then(|s| s.value(r)) {
+                    v.items.push(Item::Str(Cow::Borrowed(text)));
                 }
                 push_row(&mut v);
             }

@@ -20,32 +20,25 @@ use std::hash::{BuildHasher, Hasher};
 /// Which leaves a value matched: a range into [`ValueCache::hits`].
 pub type Range = (u32, u32);
 
-/// One value of up to 32 bytes, keyed exactly by its packed bytes and length.
-#[derive(Clone, Copy)]
-struct Slot {
-    words: [u64; 4],
-    /// Value length; [`EMPTY`] for a free slot.
-    len: u32,
-    range: Range,
+/// A slot of an open-addressing table: free, or holding one value.
+trait Slot: Copy {
+    /// The free slot.
+    const FREE: Self;
+    /// Whether the slot is free.
+    fn is_free(&self) -> bool;
 }
 
+/// Value length that marks a free slot.
 const EMPTY: u32 = u32::MAX;
 
-impl Slot {
-    const FREE: Self = Self {
-        words: [0; 4],
-        len: EMPTY,
-        range: (0, 0),
-    };
-}
-
-/// An open-addressing table of packed values (linear probing, load factor at most 1/2).
-struct Table {
-    slots: Vec<Slot>,
+/// Open addressing with linear probing, at most half full: the table mechanism both
+/// kinds of values use (only their slots and key comparisons differ).
+struct Probe<S> {
+    slots: Vec<S>,
     len: usize,
 }
 
-impl Table {
+impl<S: Slot> Probe<S> {
     fn new() -> Self {
         Self {
             slots: Vec::new(),
@@ -53,8 +46,9 @@ impl Table {
         }
     }
 
+    /// The slot of hash `hash` for which `is` holds, if any.
     #[inline]
-    fn get(&self, words: &[u64; 4], len: usize, hash: u64) -> Option<Range> {
+    fn find(&self, hash: u64, is: impl Fn(&S) -> bool) -> Option<&S> {
         if self.slots.is_empty() {
             return None;
         }
@@ -62,42 +56,65 @@ impl Table {
         let mut i = hash as usize & mask;
         loop {
             let s = &self.slots[i];
-            if s.len == EMPTY {
+            if s.is_free() {
                 return None;
             }
-            if s.len as usize == len && s.words == *words {
-                return Some(s.range);
+            if is(s) {
+                return Some(s);
             }
             i = (i + 1) & mask;
         }
     }
 
-    fn insert(&mut self, slot: Slot, hash: impl Fn(&[u64; 4], usize) -> u64) {
+    /// Adds `slot` (a value not in the table) under `hash`, doubling the table first when
+    /// it would be over half full (`rehash`: the hash of a slot already in).
+    fn insert(&mut self, slot: S, hash: u64, rehash: impl Fn(&S) -> u64) {
         if (self.len + 1) * 2 > self.slots.len() {
             let cap = (self.slots.len() * 2).max(64);
-            let old = std::mem::replace(&mut self.slots, vec![Slot::FREE; cap]);
-            for s in old.into_iter().filter(|s| s.len != EMPTY) {
-                let h = hash(&s.words, s.len as usize);
+            let old = std::mem::replace(&mut self.slots, vec![S::FREE; cap]);
+            for s in old.into_iter().filter(|s| !s.is_free()) {
+                let h = rehash(&s);
                 self.place(s, h);
             }
         }
-        let h = hash(&slot.words, slot.len as usize);
-        self.place(slot, h);
+        self.place(slot, hash);
         self.len += 1;
     }
 
-    fn place(&mut self, slot: Slot, hash: u64) {
+    fn place(&mut self, slot: S, hash: u64) {
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
-        while self.slots[i].len != EMPTY {
+        while !self.slots[i].is_free() {
             i = (i + 1) & mask;
         }
         self.slots[i] = slot;
     }
 
     fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|s| *s = Slot::FREE);
+        self.slots.iter_mut().for_each(|s| *s = S::FREE);
         self.len = 0;
+    }
+}
+
+/// One value of up to 32 bytes, keyed exactly by its packed bytes and length.
+#[derive(Clone, Copy)]
+struct ShortSlot {
+    words: [u64; 4],
+    /// Value length; [`EMPTY`] for a free slot.
+    len: u32,
+    range: Range,
+}
+
+impl Slot for ShortSlot {
+    const FREE: Self = Self {
+        words: [0; 4],
+        len: EMPTY,
+        range: (0, 0),
+    };
+
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.len == EMPTY
     }
 }
 
@@ -111,62 +128,46 @@ struct LongSlot {
     range: Range,
 }
 
-impl LongSlot {
+impl Slot for LongSlot {
     const FREE: Self = Self {
         hash: 0,
         at: 0,
         len: EMPTY,
         range: (0, 0),
     };
+
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.len == EMPTY
+    }
 }
 
-/// Values of over 32 bytes: open addressing by hash (linear probing, load factor at most
-/// 1/2), the bytes back to back in `arena`.
+/// Values of over 32 bytes: slots by hash, the bytes back to back in `arena`.
 struct LongTable {
-    slots: Vec<LongSlot>,
-    len: usize,
+    probe: Probe<LongSlot>,
     arena: Vec<u8>,
 }
 
 impl LongTable {
     fn new() -> Self {
         Self {
-            slots: Vec::new(),
-            len: 0,
+            probe: Probe::new(),
             arena: Vec::new(),
         }
     }
 
     #[inline]
     fn get(&self, v: &[u8], hash: u64) -> Option<Range> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let s = &self.slots[i];
-            if s.len == EMPTY {
-                return None;
-            }
-            if s.hash == hash
-                && s.len as usize == v.len()
-                && same_long(&self.arena[s.at as usize..s.at as usize + v.len()], v)
-            {
-                return Some(s.range);
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe
+            .find(hash, |s| {
+                s.hash == hash
+                    && s.len as usize == v.len()
+                    && same_long(&self.arena[s.at as usize..s.at as usize + v.len()], v)
+            })
+            .map(|s| s.range)
     }
 
     fn insert(&mut self, v: &[u8], hash: u64, range: Range) {
-        if (self.len + 1) * 2 > self.slots.len() {
-            let cap = (self.slots.len() * 2).max(64);
-            let old = std::mem::replace(&mut self.slots, vec![LongSlot::FREE; cap]);
-            for s in old.into_iter().filter(|s| s.len != EMPTY) {
-                self.place(s);
-            }
-        }
         let slot = LongSlot {
             hash,
             at: self.arena.len() as u32,
@@ -174,22 +175,11 @@ impl LongTable {
             range,
         };
         self.arena.extend_from_slice(v);
-        self.place(slot);
-        self.len += 1;
-    }
-
-    fn place(&mut self, slot: LongSlot) {
-        let mask = self.slots.len() - 1;
-        let mut i = slot.hash as usize & mask;
-        while self.slots[i].len != EMPTY {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = slot;
+        self.probe.insert(slot, hash, |s| s.hash);
     }
 
     fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|s| *s = LongSlot::FREE);
-        self.len = 0;
+        self.probe.clear();
         self.arena.clear();
     }
 }
@@ -229,7 +219,7 @@ const LONG_BYTES_MAX: usize = 64 << 20;
 /// Remembered leaf hits of one field's distinct values.
 pub struct ValueCache {
     /// Values of up to 32 bytes.
-    short: Table,
+    short: Probe<ShortSlot>,
     /// Longer values.
     long: LongTable,
     /// Leaf lists of all remembered values, back to back.
@@ -248,7 +238,7 @@ impl Default for ValueCache {
             *s = h.finish();
         }
         Self {
-            short: Table::new(),
+            short: Probe::new(),
             long: LongTable::new(),
             hits: Vec::new(),
             seed,
@@ -318,7 +308,7 @@ impl ValueCache {
 
     /// Number of values remembered.
     pub fn len(&self) -> usize {
-        self.short.len + self.long.len
+        self.short.len + self.long.probe.len
     }
 
     /// Whether nothing is remembered.
@@ -332,7 +322,11 @@ impl ValueCache {
         let n = value.len();
         if n <= 32 {
             let w = pack_short(value);
-            self.short.get(&w, n, hash_words(&self.seed, &w, n))
+            self.short
+                .find(hash_words(&self.seed, &w, n), |s| {
+                    s.len as usize == n && s.words == w
+                })
+                .map(|s| s.range)
         } else {
             self.long.get(value, hash_long(&self.seed, value))
         }
@@ -353,12 +347,14 @@ impl ValueCache {
         let n = value.len();
         let seed = self.seed;
         if n <= 32 {
-            let slot = Slot {
+            let slot = ShortSlot {
                 words: pack_short(value),
                 len: n as u32,
                 range,
             };
-            self.short.insert(slot, |w, n| hash_words(&seed, w, n));
+            let hash = hash_words(&seed, &slot.words, n);
+            self.short
+                .insert(slot, hash, |s| hash_words(&seed, &s.words, s.len as usize));
         } else {
             self.long.insert(value, hash_long(&seed, value), range);
         }

@@ -17,8 +17,7 @@
 
 use std::borrow::Cow;
 
-use arrow::array::{Array, DictionaryArray, RecordBatch, StringArray};
-use arrow::datatypes::Int32Type;
+use arrow::array::{Array, RecordBatch, StringArray};
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
 
@@ -26,7 +25,7 @@ use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
-    Access, ColType, Item, StrColumn, Values, column, dict_entry, extract_raw, typed_values,
+    Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
 };
 use crate::rule::{Op, TimePart};
 use crate::{DetectError, Result};
@@ -477,9 +476,7 @@ impl Evaluator {
         bits.resize(leaves.len(), None);
         let filled = match arr {
             StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, &mut bits),
-            StrColumn::Dict(d, values) => {
-                self.field_leaves_dict(kp, kind, fi, d, values, mask, &mut bits)
-            }
+            StrColumn::Dict(d) => self.field_leaves_dict(kp, kind, fi, d, mask, &mut bits),
         };
         settle_field(kp, leaves, &mut bits, mask_at, st);
         self.spare_field_bits = bits;
@@ -496,16 +493,16 @@ impl Evaluator {
         kp: &KindPlan,
         kind: SourceKind,
         fi: usize,
-        arr: &DictionaryArray<Int32Type>,
-        values: &StringArray,
+        arr: DictColumn<'_>,
         mask: &Bitmap,
         bits: &mut [Option<Bitmap>],
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
         let rows = mask.len();
+        let values = arr.values;
         let n = values.len();
         // The dictionary entries the rows of `mask` hold (`n`: a null row).
-        let entry = |r: usize| dict_entry(arr, values, r).unwrap_or(n);
+        let entry = |r: usize| arr.entry(r).unwrap_or(n);
         let mut used = vec![false; n + 1];
         for r in mask.iter() {
             used[entry(r)] = true;

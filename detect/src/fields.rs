@@ -5,9 +5,10 @@ use std::borrow::Cow;
 
 use arrow::array::AsArray;
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, ListArray, RecordBatch,
-    StringArray, StructArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
+    StructArray, TimestampMicrosecondArray,
 };
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Fields, Int32Type};
 use simd_json::prelude::*;
 use simd_json::tape::Value;
@@ -141,12 +142,11 @@ impl Item<'_> {
     }
 }
 
-/// A string column as evaluation reads it: plain, or dictionary-encoded (its keys'
-/// array and its values).
+/// A string column as evaluation reads it: plain, or dictionary-encoded.
 #[derive(Clone, Copy)]
 pub(crate) enum StrColumn<'a> {
     Plain(&'a StringArray),
-    Dict(&'a DictionaryArray<Int32Type>, &'a StringArray),
+    Dict(DictColumn<'a>),
 }
 
 impl<'a> StrColumn<'a> {
@@ -156,27 +156,45 @@ impl<'a> StrColumn<'a> {
             return Some(Self::Plain(s));
         }
         let d = arr.as_dictionary_opt::<Int32Type>()?;
-        Some(Self::Dict(d, d.values().as_string_opt::<i32>()?))
+        Some(Self::Dict(DictColumn {
+            keys: d.keys().values(),
+            nulls: d.keys().nulls(),
+            values: d.values().as_string_opt::<i32>()?,
+        }))
     }
 
     /// Row `r`'s text; `None` where it is null.
     pub(crate) fn value(&self, r: usize) -> Option<&'a str> {
         match *self {
             Self::Plain(a) => a.is_valid(r).then(|| a.value(r)),
-            Self::Dict(d, values) => dict_entry(d, values, r).map(|e| values.value(e)),
+            Self::Dict(d) => d.entry(r).map(|e| d.values.value(e)),
         }
     }
 }
 
-/// The entry of `values` that row `r` of dictionary `d` holds; `None` where the row or
-/// the entry is null, or the key is out of range.
-pub(crate) fn dict_entry(
-    d: &DictionaryArray<Int32Type>,
-    values: &StringArray,
-    r: usize,
-) -> Option<usize> {
-    let e = usize::try_from(d.keys().value(r)).ok()?;
-    (d.is_valid(r) && e < values.len() && values.is_valid(e)).then_some(e)
+/// A dictionary-encoded string column, its parts borrowed for reading row by row (the
+/// dictionary array's own accessors cost a call per row that showed in profiles).
+#[derive(Clone, Copy)]
+pub(crate) struct DictColumn<'a> {
+    /// Row -> entry of `values`.
+    keys: &'a [i32],
+    /// Null rows (the keys' nulls).
+    nulls: Option<&'a NullBuffer>,
+    /// The distinct values.
+    pub(crate) values: &'a StringArray,
+}
+
+impl DictColumn<'_> {
+    /// The entry of [`Self::values`] that row `r` holds; `None` where the row or the
+    /// entry is null, or the key is out of range.
+    #[inline]
+    pub(crate) fn entry(&self, r: usize) -> Option<usize> {
+        let e = usize::try_from(self.keys[r]).ok()?;
+        (self.nulls.is_none_or(|n| n.is_valid(r))
+            && e < self.values.len()
+            && self.values.is_valid(e))
+        .then_some(e)
+    }
 }
 
 /// The values of one field for the rows of a batch: row `r` has
@@ -450,6 +468,33 @@ fn all_strings(v: Value<'_, '_>, out: &mut Vec<Item<'static>>, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dictionary_rows_read_their_entry_or_none_where_null() {
+        use arrow::array::{DictionaryArray, Int32Array};
+        use std::sync::Arc;
+        // Row 1's key is null, row 2's entry is null; a slice keeps its rows' entries.
+        let keys = Int32Array::from(vec![Some(0), None, Some(1), Some(2), Some(0)]);
+        let values = StringArray::from(vec![Some("ConsoleLogin"), None, Some("GetObject")]);
+        let d: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).expect("valid"));
+        let col = StrColumn::of(&d).expect("a dictionary of strings");
+        let texts: Vec<_> = (0..5).map(|r| col.value(r)).collect();
+        assert_eq!(
+            texts,
+            [
+                Some("ConsoleLogin"),
+                None,
+                None,
+                Some("GetObject"),
+                Some("ConsoleLogin")
+            ]
+        );
+        let sliced = d.slice(2, 3);
+        let col = StrColumn::of(&sliced).expect("a dictionary of strings");
+        let texts: Vec<_> = (0..3).map(|r| col.value(r)).collect();
+        assert_eq!(texts, [None, Some("GetObject"), Some("ConsoleLogin")]);
+    }
 
     #[test]
     fn resolves_columns_struct_children_and_raw_paths() {

@@ -317,7 +317,7 @@ impl ValueCache {
     }
 
     /// The leaves `value` is known to match, if it was seen before.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, value: &[u8]) -> Option<Range> {
         let n = value.len();
         if n <= 32 {

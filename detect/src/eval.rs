@@ -7,7 +7,9 @@
 //!    `eventName` takes 60 values costs 60 scans, not 8192. The fields rules are gated on
 //!    (mostly `eventName`) are read on every row; any other string field only on the rows
 //!    where some rule reading it has its gate open, since elsewhere those rules are false
-//!    whatever it holds.
+//!    whatever it holds. A gated field whose gate leaves are all exact literals
+//!    (`userAgent: 'TruffleHog'`) is read for them only on the rows whose value's length
+//!    can equal one ([`crate::compile::len_bound`]), and for its other leaves lazily.
 //! 2. Every rule's condition is evaluated over these bitmaps in three-valued logic,
 //!    leaves on fields that live in the verbatim JSON being "unknown". Most rows are
 //!    decided here (an `eventName` test is false), and only the rows left undecided are
@@ -23,6 +25,7 @@ use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
+use crate::compile::len_bound::LenBound;
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
     Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
@@ -122,7 +125,7 @@ impl Evaluator {
         // rule reading them is still open (its gate holds): elsewhere every such rule is
         // already false, whatever the field holds.
         let all = Bitmap::ones(rows);
-        let mut lazy: Vec<(usize, StrColumn<'_>)> = Vec::new();
+        let mut lazy: Vec<(usize, StrColumn<'_>, Settle)> = Vec::new();
         let mut col_values: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
         let arrays: Vec<Option<arrow::array::ArrayRef>> = kp
             .fields
@@ -140,9 +143,38 @@ impl Evaluator {
                         && let Some(s) = StrColumn::of(arr)
                     {
                         if kp.lazy[fi] {
-                            lazy.push((fi, s));
+                            lazy.push((fi, s, Settle::All));
+                        } else if let Some(bound) = &kp.bounds[fi]
+                            && let Some(fits) = rows_that_fit(bound, s, rows)
+                        {
+                            // Its gate leaves are exact literals: decided on every row by
+                            // looking up only the values whose length fits (none holds
+                            // elsewhere); its other leaves are read lazily.
+                            let (ls, gl) = (&kp.field_leaves[fi], &kp.gate_leaf);
+                            self.field_leaves_str(
+                                kp,
+                                kind,
+                                fi,
+                                s,
+                                &fits,
+                                ALL_ROWS,
+                                Settle::Gates,
+                                &mut st,
+                            )?;
+                            if ls.iter().any(|&l| !gl[l as usize]) {
+                                lazy.push((fi, s, Settle::Others));
+                            }
                         } else {
-                            self.field_leaves_str(kp, kind, fi, s, &all, ALL_ROWS, &mut st)?;
+                            self.field_leaves_str(
+                                kp,
+                                kind,
+                                fi,
+                                s,
+                                &all,
+                                ALL_ROWS,
+                                Settle::All,
+                                &mut st,
+                            )?;
                         }
                         continue;
                     }
@@ -157,7 +189,7 @@ impl Evaluator {
                 self.field_leaves_values(kp, kind, fi, v, &all, ALL_ROWS, &mut st, &col_values)?;
             }
         }
-        for (fi, arr) in lazy {
+        for (fi, arr, settle) in lazy {
             // Gate leaves are on the fields read above, known on every row.
             let mut need = Bitmap::zeros(rows);
             for &ri in &kp.rules_of_field[fi] {
@@ -178,10 +210,10 @@ impl Evaluator {
                 continue;
             }
             if need.count() == rows || st.masks.len() >= usize::from(UNKNOWN) - 2 {
-                self.field_leaves_str(kp, kind, fi, arr, &all, ALL_ROWS, &mut st)?;
+                self.field_leaves_str(kp, kind, fi, arr, &all, ALL_ROWS, settle, &mut st)?;
             } else {
                 let at = st.masks.len() as u8;
-                self.field_leaves_str(kp, kind, fi, arr, &need, at, &mut st)?;
+                self.field_leaves_str(kp, kind, fi, arr, &need, at, settle, &mut st)?;
                 st.masks.push(need);
             }
         }
@@ -454,7 +486,7 @@ impl Evaluator {
     }
 
     /// String and other leaves of a string column, on the rows of `mask` (`mask_at`: its
-    /// index in [`LeafState::masks`]).
+    /// index in [`LeafState::masks`]); `settle` says which of them are recorded.
     #[allow(clippy::too_many_arguments)]
     fn field_leaves_str(
         &mut self,
@@ -464,6 +496,7 @@ impl Evaluator {
         arr: StrColumn<'_>,
         mask: &Bitmap,
         mask_at: u8,
+        settle: Settle,
         st: &mut LeafState,
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
@@ -478,7 +511,7 @@ impl Evaluator {
             StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, &mut bits),
             StrColumn::Dict(d) => self.field_leaves_dict(kp, kind, fi, d, mask, &mut bits),
         };
-        settle_field(kp, leaves, &mut bits, mask_at, st);
+        settle_field(kp, leaves, &mut bits, mask_at, settle, st);
         self.spare_field_bits = bits;
         filled
     }
@@ -706,18 +739,60 @@ fn plain_positions(kp: &KindPlan, leaves: &[u32]) -> Vec<usize> {
         .collect()
 }
 
+/// The rows of `col` whose value may satisfy the gate leaves `bound` is for; `None` when
+/// more than a quarter of the rows do, since the field is then cheaper read once on every
+/// row than read on those rows for its gate leaves and again for its other leaves, and
+/// for a dictionary of fewer values than a quarter of the rows, whose values are each
+/// decided once anyway.
+fn rows_that_fit(bound: &LenBound, col: StrColumn<'_>, rows: usize) -> Option<Bitmap> {
+    if let StrColumn::Dict(d) = col
+        && d.values.len() * 4 <= rows
+    {
+        return None;
+    }
+    let mut fits = Bitmap::zeros(rows);
+    let mut n = 0;
+    for r in 0..rows {
+        if col.value(r).is_some_and(|v| bound.admits(v.as_bytes())) {
+            fits.set(r);
+            n += 1;
+            if n * 4 > rows {
+                return None;
+            }
+        }
+    }
+    Some(fits)
+}
+
+/// Which of a field's leaves a read of the field records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Every leaf.
+    All,
+    /// Only the leaves some rule is gated on.
+    Gates,
+    /// Only the others.
+    Others,
+}
+
 /// Records one field's leaf results (`bits`, by position in `leaves`) as known on mask
-/// `mask_at`; field references are left to phase 3.
+/// `mask_at`, those `settle` names; field references are left to phase 3.
 fn settle_field(
     kp: &KindPlan,
     leaves: &[u32],
     bits: &mut [Option<Bitmap>],
     mask_at: u8,
+    settle: Settle,
     st: &mut LeafState,
 ) {
-    for (i, l) in leaves.iter().enumerate() {
-        if !matches!(kp.leaves[*l as usize].kind, LeafKind::FieldRef { .. }) {
-            st.set(*l as usize, bits[i].take(), mask_at);
+    for (i, &l) in leaves.iter().enumerate() {
+        let wanted = match settle {
+            Settle::All => true,
+            Settle::Gates => kp.gate_leaf[l as usize],
+            Settle::Others => !kp.gate_leaf[l as usize],
+        };
+        if wanted && !matches!(kp.leaves[l as usize].kind, LeafKind::FieldRef { .. }) {
+            st.set(l as usize, bits[i].take(), mask_at);
         }
     }
 }

@@ -164,6 +164,7 @@ impl<'a> StrColumn<'a> {
     }
 
     /// Row `r`'s text; `None` where it is null.
+    #[inline]
     pub(crate) fn value(&self, r: usize) -> Option<&'a str> {
         match *self {
             Self::Plain(a) => a.is_valid(r).then(|| a.value(r)),

@@ -6,52 +6,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Fields, Schema};
+use arrow::datatypes::DataType;
 use common::*;
 use vigil_detect::compile::{CompileOptions, Compiled, compile};
 use vigil_detect::rule::load::load_paths;
 use vigil_ingest::{EventBatch, SourceKind};
-
-/// `dt` with every string type, also inside structs, as `Dictionary(Int32, Utf8)`.
-fn dictionary_type(dt: &DataType) -> DataType {
-    match dt {
-        DataType::Utf8 => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-        DataType::Struct(fields) => DataType::Struct(
-            fields
-                .iter()
-                .map(|f| {
-                    Arc::new(
-                        f.as_ref()
-                            .clone()
-                            .with_data_type(dictionary_type(f.data_type())),
-                    )
-                })
-                .collect::<Fields>(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// `b` with every string column but `raw` and `event_uid` dictionary-encoded.
-fn encoded(b: &EventBatch) -> EventBatch {
-    let schema = b.batch.schema();
-    let mut fields: Vec<Field> = Vec::new();
-    let mut columns = Vec::new();
-    for (f, c) in schema.fields().iter().zip(b.batch.columns()) {
-        let dt = if matches!(f.name().as_str(), "raw" | "event_uid") {
-            f.data_type().clone()
-        } else {
-            dictionary_type(f.data_type())
-        };
-        columns.push(arrow::compute::cast(c, &dt).unwrap());
-        fields.push(f.as_ref().clone().with_data_type(dt));
-    }
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-    EventBatch { batch, ..b.clone() }
-}
 
 fn plan(rules: &std::path::Path) -> Compiled {
     let plan = compile(

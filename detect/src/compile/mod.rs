@@ -5,6 +5,7 @@
 //! Hyperscan database per field holding every string pattern of every rule on that field,
 //! and each rule's condition as a tree over leaves ([`Node`]).
 
+pub mod len_bound;
 pub mod pattern;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +22,7 @@ use crate::rule::{
     SigmaValue, TimePart,
 };
 use crate::{DetectError, Result};
+use len_bound::LenBound;
 use pattern::{Expr, exprs};
 
 /// A numeric comparison of a predicate.
@@ -213,6 +215,12 @@ pub struct KindPlan {
     /// Per field: a typed string field no rule is gated on, which evaluation reads only
     /// on the rows where a rule reading it has its gate open.
     pub lazy: Vec<bool>,
+    /// Per leaf: whether it is in some rule's gate.
+    pub gate_leaf: Vec<bool>,
+    /// Per field: for a typed string field whose gate leaves are all exact literals, the
+    /// value lengths that can satisfy them ([`LenBound`]): evaluation decides those leaves
+    /// on the rows whose value fits, and the field's other leaves lazily.
+    pub bounds: Vec<Option<LenBound>>,
 }
 
 impl KindPlan {
@@ -224,6 +232,7 @@ impl KindPlan {
         rules: Vec<(usize, Node)>,
         gates: Vec<Option<Vec<u32>>>,
         prefilter: Option<Prefilter>,
+        with_bounds: bool,
     ) -> Self {
         let mut field_leaves = vec![Vec::new(); fields.len()];
         let mut slots = vec![0u32; leaves.len()];
@@ -240,23 +249,43 @@ impl KindPlan {
             fs.dedup();
             fs.into_iter().for_each(|f| rules_of_field[f].push(ri));
         }
-        let mut gated = vec![false; fields.len()];
+        let mut gate_leaf = vec![false; leaves.len()];
         for g in gates.iter().flatten() {
-            g.iter()
-                .for_each(|&l| gated[leaves[l as usize].field] = true);
+            g.iter().for_each(|&l| gate_leaf[l as usize] = true);
         }
+        let mut gated = vec![false; fields.len()];
+        for (l, leaf) in leaves.iter().enumerate() {
+            if gate_leaf[l] {
+                gated[leaf.field] = true;
+            }
+        }
+        let string_column = |f: &FieldPlan| {
+            matches!(
+                f.access,
+                Access::Column {
+                    ty: crate::fields::ColType::Utf8,
+                    ..
+                }
+            )
+        };
         let lazy = fields
             .iter()
-            .zip(gated)
-            .map(|(f, gated)| {
-                !gated
-                    && matches!(
-                        f.access,
-                        Access::Column {
-                            ty: crate::fields::ColType::Utf8,
-                            ..
-                        }
-                    )
+            .zip(&gated)
+            .map(|(f, gated)| !gated && string_column(f))
+            .collect();
+        let bounds = fields
+            .iter()
+            .enumerate()
+            .map(|(fi, f)| {
+                if !with_bounds || !gated[fi] || !string_column(f) {
+                    return None;
+                }
+                let gates_here: Vec<u32> = field_leaves[fi]
+                    .iter()
+                    .copied()
+                    .filter(|&l| gate_leaf[l as usize])
+                    .collect();
+                LenBound::of(f.db.as_ref()?, &gates_here)
             })
             .collect();
         Self {
@@ -270,6 +299,8 @@ impl KindPlan {
             slots,
             rules_of_field,
             lazy,
+            gate_leaf,
+            bounds,
         }
     }
 }
@@ -518,6 +549,9 @@ pub struct CompileOptions {
     /// Compile without the [`Prefilter`] (every verdict is the same either way, only
     /// slower; for comparisons and tests).
     pub without_prefilter: bool,
+    /// Compile without [`LenBound`]s (every verdict is the same either way; for
+    /// comparisons and tests).
+    pub without_length_bounds: bool,
 }
 
 /// The compiled plan.
@@ -876,7 +910,13 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
             prefilter(&b.leaves, &fields)?
         };
         kinds.push(KindPlan::new(
-            b.kind, fields, b.leaves, b.rules, gates, prefilter,
+            b.kind,
+            fields,
+            b.leaves,
+            b.rules,
+            gates,
+            prefilter,
+            !opts.without_length_bounds,
         ));
     }
     Ok(Compiled {

@@ -1,0 +1,113 @@
+//! Which value lengths can satisfy a field's gate leaves, when all of them are exact
+//! literals (`userAgent: 'TruffleHog'`).
+//!
+//! A field some rule is gated on is read on every row, because the rule is false only
+//! where none of its gate leaves holds. When every gate leaf on the field is an equality
+//! with a literal, a value can satisfy one only if its length fits: evaluation then
+//! decides those leaves on every row by looking up only the values whose length fits,
+//! and reads the field's other leaves lazily, like a field no rule is gated on
+//! (`crate::eval`, phase 1). With SigmaHQ's CloudTrail rules this spares the user agent
+//! of nearly every row, which only the TruffleHog rule is gated on.
+//!
+//! Why the bound is sound: an equality literal of `n` bytes is compiled as
+//! [`Check::Exact`]`(n)`, which accepts a match only when the text scanned has exactly
+//! `n` bytes. The text scanned is the value itself, except for case-insensitive patterns
+//! on a value that is not ASCII, which are matched against the value lowercased
+//! (`crate::eval::scan_and_remember`). Lowercasing turns each character into at least
+//! one character, and a character has at most 4 bytes in UTF-8, so such a value of
+//! `len` bytes lowercases to at least `len / 4` bytes: it can equal a case-insensitive
+//! literal of `n` bytes only if `len <= 4 * n`.
+
+use super::FieldDb;
+use super::pattern::Check;
+
+/// The lengths a value must have to satisfy a field's gate leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LenBound {
+    /// Bit `n` set: a value of exactly `n` bytes may equal a literal.
+    exact: Vec<u64>,
+    /// A value that is not ASCII may equal a case-insensitive literal once lowercased if it
+    /// has at most this many bytes (0: no case-insensitive literal).
+    lowered_max: usize,
+}
+
+impl LenBound {
+    /// The bound for `gate_leaves` (leaves of one field, indexes into the source's
+    /// leaves) from the field's patterns `db`, if every one of those leaves is made only
+    /// of exact literals; `None` otherwise (or when there are none).
+    pub fn of(db: &FieldDb, gate_leaves: &[u32]) -> Option<Self> {
+        if gate_leaves.is_empty() {
+            return None;
+        }
+        let mut exact = Vec::new();
+        let mut lowered_max = 0;
+        let mut seen = vec![false; gate_leaves.len()];
+        for (id, leaves) in db.leaves_of.iter().enumerate() {
+            for l in leaves {
+                let Some(i) = gate_leaves.iter().position(|g| g == l) else {
+                    continue;
+                };
+                let Check::Exact(n) = db.checks[id] else {
+                    return None;
+                };
+                seen[i] = true;
+                if exact.len() <= n / 64 {
+                    exact.resize(n / 64 + 1, 0u64);
+                }
+                exact[n / 64] |= 1 << (n % 64);
+                if db.is_caseless[id] {
+                    lowered_max = lowered_max.max(n.saturating_mul(4));
+                }
+            }
+        }
+        // A leaf with no pattern in the database (a regular expression only the `regex`
+        // crate compiles, a test that is not a string match) has no bound.
+        seen.iter()
+            .all(|s| *s)
+            .then_some(Self { exact, lowered_max })
+    }
+
+    /// Whether `value` may satisfy one of the leaves (when `false`, none holds on it).
+    #[inline]
+    pub fn admits(&self, value: &[u8]) -> bool {
+        let n = value.len();
+        self.exact
+            .get(n / 64)
+            .is_some_and(|w| (w >> (n % 64)) & 1 == 1)
+            || (n <= self.lowered_max && !value.is_ascii())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(exact: &[usize], lowered_max: usize) -> LenBound {
+        let mut b = LenBound {
+            exact: Vec::new(),
+            lowered_max,
+        };
+        for &n in exact {
+            if b.exact.len() <= n / 64 {
+                b.exact.resize(n / 64 + 1, 0);
+            }
+            b.exact[n / 64] |= 1 << (n % 64);
+        }
+        b
+    }
+
+    #[test]
+    fn admits_exact_lengths_and_short_enough_non_ascii_values() {
+        let b = bound(&[10, 70], 40);
+        assert!(b.admits(b"trufflehog"));
+        assert!(!b.admits(b"trufflehog/3.1"));
+        assert!(b.admits(&[b'a'; 70]));
+        assert!(!b.admits(&[b'a'; 69]));
+        assert!(!b.admits(b""));
+        // The Kelvin sign (3 bytes) lowercases to "k": not ASCII, within 40 bytes.
+        assert!(b.admits("TruffleHo\u{212A}".as_bytes()));
+        assert!(!b.admits("\u{212A}".repeat(14).as_bytes()));
+        // Without case-insensitive literals, only exact lengths.
+        assert!(!bound(&[10], 0).admits("Trufflehög".as_bytes()));
+    }
+}

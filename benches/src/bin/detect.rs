@@ -37,10 +37,13 @@ struct Data {
     ids: Vec<String>,
 }
 
-fn data(events: usize) -> Result<Data> {
+fn data(events: usize, distinct_user_agents: bool) -> Result<Data> {
     let cfg = GenConfig::default();
     let mut ndjson = Vec::new();
     generate::write_cloudtrail(&mut ndjson, &cfg, events, CloudTrailForm::Ndjson)?;
+    if distinct_user_agents {
+        ndjson = with_distinct_user_agents(&ndjson)?;
+    }
     generate::write_k8s_audit(&mut ndjson, &cfg, events / 4)?;
     let mut c = Collect::default();
     let stats = vigil_ingest::decode_bytes(&ndjson, "bench", &DecoderConfig::default(), &mut c)?;
@@ -88,6 +91,38 @@ fn data(events: usize) -> Result<Data> {
         json,
         ids,
     })
+}
+
+/// `ndjson` (CloudTrail, one event per line) with a suffix of its own (` req/N`) added to
+/// every event's user agent: the worst case of what real user agents do (aws-cli's
+/// `command/...`, SDK and OS versions), where every value is new to detection's value
+/// cache.
+fn with_distinct_user_agents(ndjson: &[u8]) -> Result<Vec<u8>> {
+    const KEY: &[u8] = b"\"userAgent\":\"";
+    let mut out = Vec::with_capacity(ndjson.len() + ndjson.len() / 50);
+    for (i, line) in ndjson.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let Some(start) = memchr::memmem::find(line, KEY).map(|at| at + KEY.len()) else {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            continue;
+        };
+        // The closing quote: the first `"` not escaped by a backslash.
+        let mut end = start;
+        while end < line.len() && line[end] != b'"' {
+            end += if line[end] == b'\\' { 2 } else { 1 };
+        }
+        if end >= line.len() {
+            bail!("line {}: unterminated user agent", i + 1);
+        }
+        out.extend_from_slice(&line[..end]);
+        out.extend_from_slice(format!(" req/{i}").as_bytes());
+        out.extend_from_slice(&line[end..]);
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 /// The SigmaHQ rule files' text.
@@ -419,15 +454,22 @@ level: low
     Ok(())
 }
 
-/// Runs the detection benchmark.
-pub fn run(events: usize, sigma: Option<PathBuf>, scale: &[usize], budget: f64) -> Result<()> {
+/// Runs the detection benchmark (`distinct_user_agents`: see
+/// [`with_distinct_user_agents`]).
+pub fn run(
+    events: usize,
+    sigma: Option<PathBuf>,
+    scale: &[usize],
+    budget: f64,
+    distinct_user_agents: bool,
+) -> Result<()> {
     let sigma = match sigma {
         Some(s) => s,
         None => vigil_bench::corpus_dir()
             .context("shared corpus not found; pass --sigma")?
             .join("sigma/rules"),
     };
-    let d = data(events)?;
+    let d = data(events, distinct_user_agents)?;
     eprintln!("{} events ({} batches)", d.json.len(), d.batches.len());
     let mut base = sigma_rules(&sigma.join("cloud/aws/cloudtrail"))?;
     base.extend(sigma_rules(&sigma.join("application/kubernetes"))?);

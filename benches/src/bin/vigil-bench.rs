@@ -61,6 +61,11 @@ enum Cmd {
         /// when that would take longer).
         #[arg(long, default_value_t = 20.0)]
         rsigma_budget: f64,
+        /// Give every CloudTrail event's user agent a suffix of its own, so that every
+        /// value is new to detection's value cache (real user agents vary by command,
+        /// SDK and OS version; the generator repeats a few hundred).
+        #[arg(long)]
+        distinct_user_agents: bool,
     },
     /// The store: indexing MB/s per core (events in, segments sealed), bytes stored per
     /// raw byte, analyst query latency vs DuckDB over the same Parquet files, full-text
@@ -97,7 +102,8 @@ fn main() -> Result<()> {
             sigma,
             scale,
             rsigma_budget,
-        } => detect::run(events, sigma, &scale, rsigma_budget),
+            distinct_user_agents,
+        } => detect::run(events, sigma, &scale, rsigma_budget, distinct_user_agents),
         Cmd::Store {
             events,
             data,

@@ -10,11 +10,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::*;
 use proptest::prelude::*;
-use vigil_detect::compile::{CompileOptions, Compiled, compile};
+use vigil_detect::compile::{CompileOptions, Compiled};
 
 /// Literals of the `userAgent` equalities.
 const LITERALS: [&str; 6] = [
@@ -82,18 +81,13 @@ fn event(i: usize, name: usize, agent: Option<usize>) -> String {
 }
 
 fn plan(rules: &str, without_length_bounds: bool) -> Compiled {
-    let set = vigil_detect::rule::load::load_str(rules, Path::new("test.yml"));
-    let opts = CompileOptions {
-        without_length_bounds,
-        ..CompileOptions::default()
-    };
-    let plan = compile(set, &opts).unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:#?}",
-        plan.report.rejected
-    );
-    plan
+    compile_rules_with(
+        rules,
+        &CompileOptions {
+            without_length_bounds,
+            ..CompileOptions::default()
+        },
+    )
 }
 
 /// Matches with and without the bounds, on plain and dictionary-encoded batches (all

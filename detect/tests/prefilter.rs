@@ -11,11 +11,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::*;
 use proptest::prelude::*;
-use vigil_detect::compile::{CompileOptions, Compiled, compile};
+use vigil_detect::compile::{CompileOptions, Compiled};
 
 const FIELDS: [&str; 7] = [
     "requestParameters.bucketName",
@@ -146,18 +145,13 @@ fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> Strin
 }
 
 fn plan(rules: &str, without_prefilter: bool) -> Compiled {
-    let set = vigil_detect::rule::load::load_str(rules, Path::new("test.yml"));
-    let opts = CompileOptions {
-        without_prefilter,
-        ..CompileOptions::default()
-    };
-    let plan = compile(set, &opts).unwrap();
-    assert!(
-        plan.report.rejected.is_empty(),
-        "{:#?}",
-        plan.report.rejected
-    );
-    plan
+    compile_rules_with(
+        rules,
+        &CompileOptions {
+            without_prefilter,
+            ..CompileOptions::default()
+        },
+    )
 }
 
 /// (rule id, event id) matches with and without the prefilter, and whether the

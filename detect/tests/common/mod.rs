@@ -56,9 +56,16 @@ pub fn file_input(p: &Path) -> Input {
 
 /// Compiles Sigma YAML text, asserting that every rule loaded.
 pub fn compile_rules(rules: &str) -> vigil_detect::compile::Compiled {
-    use vigil_detect::compile::{CompileOptions, compile};
+    compile_rules_with(rules, &vigil_detect::compile::CompileOptions::default())
+}
+
+/// [`compile_rules`] with options.
+pub fn compile_rules_with(
+    rules: &str,
+    opts: &vigil_detect::compile::CompileOptions,
+) -> vigil_detect::compile::Compiled {
     let set = vigil_detect::rule::load::load_str(rules, Path::new("test.yml"));
-    let plan = compile(set, &CompileOptions::default()).unwrap();
+    let plan = vigil_detect::compile::compile(set, opts).unwrap();
     assert!(
         plan.report.rejected.is_empty(),
         "rejected: {:#?}",

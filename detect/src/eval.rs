@@ -144,37 +144,25 @@ impl Evaluator {
                     {
                         if kp.lazy[fi] {
                             lazy.push((fi, s, Settle::All));
-                        } else if let Some(bound) = &kp.bounds[fi]
-                            && let Some(fits) = rows_that_fit(bound, s, rows)
+                            continue;
+                        }
+                        // A field whose gate leaves are exact literals: they are decided
+                        // on every row by looking up only the values whose length fits
+                        // (none holds elsewhere), and its other leaves are read lazily.
+                        let fits = kp.bounds[fi]
+                            .as_ref()
+                            .and_then(|bound| rows_that_fit(bound, s, rows));
+                        let (mask, settle) = match &fits {
+                            Some(fits) => (fits, Settle::Gates),
+                            None => (&all, Settle::All),
+                        };
+                        self.field_leaves_str(kp, kind, fi, s, mask, ALL_ROWS, settle, &mut st)?;
+                        if fits.is_some()
+                            && kp.field_leaves[fi]
+                                .iter()
+                                .any(|&l| !kp.gate_leaf[l as usize])
                         {
-                            // Its gate leaves are exact literals: decided on every row by
-                            // looking up only the values whose length fits (none holds
-                            // elsewhere); its other leaves are read lazily.
-                            let (ls, gl) = (&kp.field_leaves[fi], &kp.gate_leaf);
-                            self.field_leaves_str(
-                                kp,
-                                kind,
-                                fi,
-                                s,
-                                &fits,
-                                ALL_ROWS,
-                                Settle::Gates,
-                                &mut st,
-                            )?;
-                            if ls.iter().any(|&l| !gl[l as usize]) {
-                                lazy.push((fi, s, Settle::Others));
-                            }
-                        } else {
-                            self.field_leaves_str(
-                                kp,
-                                kind,
-                                fi,
-                                s,
-                                &all,
-                                ALL_ROWS,
-                                Settle::All,
-                                &mut st,
-                            )?;
+                            lazy.push((fi, s, Settle::Others));
                         }
                         continue;
                     }

@@ -32,25 +32,20 @@ pub struct LenBound {
 }
 
 impl LenBound {
-    /// The bound for `gate_leaves` (leaves of one field, indexes into the source's
-    /// leaves) from the field's patterns `db`, if every one of those leaves is made only
-    /// of exact literals; `None` otherwise (or when there are none).
-    pub fn of(db: &FieldDb, gate_leaves: &[u32]) -> Option<Self> {
-        if gate_leaves.is_empty() {
-            return None;
-        }
+    /// The bound for the gate leaves among `field_leaves` (one field's leaves; `is_gate`:
+    /// per leaf of the source, whether some rule is gated on it) from the field's patterns
+    /// `db`, if every one of them is made only of exact literals; `None` otherwise (or
+    /// when there are none).
+    pub fn of(db: &FieldDb, field_leaves: &[u32], is_gate: &[bool]) -> Option<Self> {
         let mut exact = Vec::new();
         let mut lowered_max = 0;
-        let mut seen = vec![false; gate_leaves.len()];
+        let mut seen = vec![false; is_gate.len()];
         for (id, leaves) in db.leaves_of.iter().enumerate() {
-            for l in leaves {
-                let Some(i) = gate_leaves.iter().position(|g| g == l) else {
-                    continue;
-                };
+            for &l in leaves.iter().filter(|&&l| is_gate[l as usize]) {
                 let Check::Exact(n) = db.checks[id] else {
                     return None;
                 };
-                seen[i] = true;
+                seen[l as usize] = true;
                 if exact.len() <= n / 64 {
                     exact.resize(n / 64 + 1, 0u64);
                 }
@@ -60,10 +55,15 @@ impl LenBound {
                 }
             }
         }
-        // A leaf with no pattern in the database (a regular expression only the `regex`
-        // crate compiles, a test that is not a string match) has no bound.
-        seen.iter()
-            .all(|s| *s)
+        // A gate leaf with no pattern in the database (a regular expression only the
+        // `regex` crate compiles, a test that is not a string match) has no bound.
+        let mut gates = field_leaves
+            .iter()
+            .filter(|&&l| is_gate[l as usize])
+            .peekable();
+        gates.peek()?;
+        gates
+            .all(|&l| seen[l as usize])
             .then_some(Self { exact, lowered_max })
     }
 

@@ -280,12 +280,7 @@ impl KindPlan {
                 if !with_bounds || !gated[fi] || !string_column(f) {
                     return None;
                 }
-                let gates_here: Vec<u32> = field_leaves[fi]
-                    .iter()
-                    .copied()
-                    .filter(|&l| gate_leaf[l as usize])
-                    .collect();
-                LenBound::of(f.db.as_ref()?, &gates_here)
+                LenBound::of(f.db.as_ref()?, &field_leaves[fi], &gate_leaf)
             })
             .collect();
         Self {

@@ -8,8 +8,9 @@
 //!    (mostly `eventName`) are read on every row; any other string field only on the rows
 //!    where some rule reading it has its gate open, since elsewhere those rules are false
 //!    whatever it holds. A gated field whose gate leaves are all exact literals
-//!    (`userAgent: 'TruffleHog'`) is read for them only on the rows whose value's length
-//!    can equal one ([`crate::compile::len_bound`]), and for its other leaves lazily.
+//!    (`userAgent: 'TruffleHog'`) and whose values are long is read for them only on the
+//!    rows whose value's length can equal one ([`crate::compile::len_bound`]), and for
+//!    its other leaves lazily.
 //! 2. Every rule's condition is evaluated over these bitmaps in three-valued logic,
 //!    leaves on fields that live in the verbatim JSON being "unknown". Most rows are
 //!    decided here (an `eventName` test is false), and only the rows left undecided are
@@ -727,15 +728,30 @@ fn plain_positions(kp: &KindPlan, leaves: &[u32]) -> Vec<usize> {
         .collect()
 }
 
-/// The rows of `col` whose value may satisfy the gate leaves `bound` is for; `None` when
-/// more than a quarter of the rows do, since the field is then cheaper read once on every
-/// row than read on those rows for its gate leaves and again for its other leaves, and
-/// for a dictionary of fewer values than a quarter of the rows, whose values are each
-/// decided once anyway.
+/// Values of at most this many bytes on average are looked up in the value cache about
+/// as cheaply as their length is checked against a [`LenBound`] (they are keyed by their
+/// packed bytes, `crate::cache`): a bound pays for longer ones, which are hashed in full.
+const SHORT_VALUE: usize = 32;
+
+/// The rows of `col` whose value may satisfy the gate leaves `bound` is for. `None` where
+/// the bound would not pay: when the values are short on average ([`SHORT_VALUE`]), when
+/// more than a quarter of the rows fit (the field is then cheaper read once on every row
+/// than read on those rows for its gate leaves and again for its other leaves), and for a
+/// dictionary of fewer values than a quarter of the rows, whose values are each decided
+/// once anyway.
 fn rows_that_fit(bound: &LenBound, col: StrColumn<'_>, rows: usize) -> Option<Bitmap> {
     if let StrColumn::Dict(d) = col
         && d.values.len() * 4 <= rows
     {
+        return None;
+    }
+    let values = match col {
+        StrColumn::Plain(a) => a,
+        StrColumn::Dict(d) => d.values,
+    };
+    let offsets = values.value_offsets();
+    let bytes = offsets[offsets.len() - 1] - offsets[0];
+    if usize::try_from(bytes).unwrap_or(0) <= SHORT_VALUE * values.len() {
         return None;
     }
     let mut fits = Bitmap::zeros(rows);

@@ -32,6 +32,7 @@ use crate::fields::{
     Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
 };
 use crate::rule::{Op, TimePart};
+use crate::top_level::top_level_strings;
 use crate::{DetectError, Result};
 
 /// The rows of a batch one rule matched.
@@ -50,6 +51,8 @@ pub struct Evaluator {
     /// leaves held in the batch (a `(evaluated, skipped)` count over this evaluator's
     /// life, for metrics and tests).
     gate_counts: (u64, u64),
+    /// Events whose JSON phase 3 parsed, over this evaluator's life.
+    parsed: u64,
     /// Per-leaf buffers reused from batch to batch.
     spare: (Vec<Option<Bitmap>>, Vec<u8>),
     /// Per-field leaf bitmaps being built, reused likewise.
@@ -83,6 +86,7 @@ impl Evaluator {
             .collect();
         Ok(Self {
             gate_counts: (0, 0),
+            parsed: 0,
             spare: (Vec::new(), Vec::new()),
             spare_field_bits: Vec::new(),
             scratch,
@@ -94,6 +98,12 @@ impl Evaluator {
     /// is skipped when none of the typed-column leaves it needs holds on any row.
     pub fn gate_counts(&self) -> (u64, u64) {
         self.gate_counts
+    }
+
+    /// How many events' JSON was parsed to decide leaves on fields read from it, over
+    /// every batch so far (the rest were decided from typed columns and the prefilter).
+    pub fn parsed_events(&self) -> u64 {
+        self.parsed
     }
 
     /// Evaluates every rule of `kind` on `batch` (which must have that source's schema).
@@ -271,6 +281,7 @@ impl Evaluator {
                 _ => None,
             })
             .collect();
+        self.parsed += need.count() as u64;
         let extracted = extract_raw(raw, &need, &targets);
         // At most 254 masks before this one (lazy fields stop adding at 253).
         let needed_rows = st.masks.len() as u8;
@@ -333,7 +344,8 @@ impl Evaluator {
     /// that is an ASCII object without `\u` escapes, where `compile::pattern::required_literal`
     /// shows why): a string leaf is false where its literal does not occur, and every
     /// leaf on a field takes its value on an absent field where none of the keys the
-    /// field's path can start with occurs. One Hyperscan scan per row finds every text;
+    /// field's path can start with occurs as a string at the top level of the event's
+    /// object ([`top_level_strings`]). One Hyperscan scan per row finds every text;
     /// the rules are then evaluated again, and `undecided`, `need` and `need_fields`
     /// keep only what is still open, so phase 3 parses fewer events.
     #[allow(clippy::too_many_arguments)]
@@ -389,6 +401,11 @@ impl Evaluator {
         let mut scanned = Bitmap::zeros(rows);
         let mut present: Vec<Bitmap> = cands.iter().map(|_| Bitmap::zeros(rows)).collect();
         let mut keys_seen: Vec<Bitmap> = (0..keyed_fields).map(|_| Bitmap::zeros(rows)).collect();
+        // Per row: where a keyed field's key was found (start, field slot), and which of
+        // those places are at the top level.
+        let mut key_at: Vec<(usize, u32)> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        let mut top: Vec<bool> = Vec::new();
         for r in need.iter() {
             if !raw.is_valid(r) {
                 continue;
@@ -403,7 +420,7 @@ impl Evaluator {
             }
             scanned.set(r);
             pf.db
-                .scan(text, scratch, |id, _, _, _| {
+                .scan(text, scratch, |id, _, to, _| {
                     for &l in &pf.leaves_of[id as usize] {
                         let c = cand_of[l as usize];
                         if c != u32::MAX {
@@ -413,12 +430,27 @@ impl Evaluator {
                     for &f in &pf.fields_of[id as usize] {
                         let k = field_slot[f];
                         if k != u32::MAX {
-                            keys_seen[k as usize].set(r);
+                            let to = usize::try_from(to).unwrap_or(usize::MAX);
+                            key_at.push((to.saturating_sub(pf.text_len[id as usize]), k));
                         }
                     }
                     Matching::Continue
                 })
                 .map_err(hs_error)?;
+            if !key_at.is_empty() {
+                // A key found only in nested objects or inside strings leaves the field
+                // absent: its path is looked up from the top of the event.
+                key_at.sort_unstable();
+                starts.clear();
+                starts.extend(key_at.iter().map(|&(at, _)| at));
+                top_level_strings(text.as_bytes(), &starts, &mut top);
+                for (&(_, k), &at_top) in key_at.iter().zip(&top) {
+                    if at_top {
+                        keys_seen[k as usize].set(r);
+                    }
+                }
+                key_at.clear();
+            }
         }
         if scanned.none() {
             return Ok(());

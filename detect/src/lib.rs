@@ -20,6 +20,7 @@ pub mod logsource;
 pub mod pack;
 pub mod rule;
 pub mod suppress;
+mod top_level;
 
 pub use engine::{DetectStats, Detector, Engine, EngineOptions, detect_batch};
 pub use error::{DetectError, Result};

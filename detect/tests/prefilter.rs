@@ -16,7 +16,9 @@ use common::*;
 use proptest::prelude::*;
 use vigil_detect::compile::{CompileOptions, Compiled};
 
-const FIELDS: [&str; 7] = [
+/// The last two are top-level fields whose keys mostly occur only nested (in
+/// `requestParameters` and `responseElements`), sometimes at the top as well.
+const FIELDS: [&str; 9] = [
     "requestParameters.bucketName",
     "requestParameters",
     "requestParameters.tags",
@@ -24,6 +26,8 @@ const FIELDS: [&str; 7] = [
     "responseElements.status",
     "additionalEventData.MFAUsed",
     "requestParameters.missing",
+    "bucketName",
+    "status",
 ];
 /// String modifiers, then tests that are not string matches (their value is fixed).
 const MODIFIERS: [&str; 10] = [
@@ -117,6 +121,9 @@ fn value(v: usize) -> &'static str {
 
 /// An event; `d` over 15 leaves `responseElements` out, and `c` over 15 leaves out
 /// `requestParameters` altogether (absent fields), under 3 adds `additionalEventData`.
+/// Some events also have a top-level `status` (`c % 5 == 1`, ahead of the nested one)
+/// or `bucketName` (`d % 5 == 2`, last), or the text `"status"` as a top-level value
+/// (`b % 7 == 3`).
 fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> String {
     let request = if c > 15 {
         String::new()
@@ -138,8 +145,23 @@ fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> Strin
     } else {
         String::new()
     };
+    let top_status = if c % 5 == 1 {
+        format!(r#","status":{}"#, value(b))
+    } else {
+        String::new()
+    };
+    let top_bucket = if d % 5 == 2 {
+        format!(r#","bucketName":{}"#, value(a))
+    } else {
+        String::new()
+    };
+    let status_text = if b % 7 == 3 {
+        r#","errorCode":"status""#
+    } else {
+        ""
+    };
     format!(
-        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}","eventID":"e{i}"{request}{response}{extra}}}"#,
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}","eventID":"e{i}"{top_status}{request}{response}{extra}{status_text}{top_bucket}}}"#,
         NAMES[name % NAMES.len()],
     )
 }
@@ -175,7 +197,7 @@ proptest! {
 
     #[test]
     fn prefilter_changes_no_verdict(
-        rules in proptest::collection::vec((0..7usize, 0..10usize, 0..12usize, any::<bool>()), 1..8),
+        rules in proptest::collection::vec((0..9usize, 0..10usize, 0..12usize, any::<bool>()), 1..8),
         events in proptest::collection::vec((0..2usize, 0..16usize, 0..16usize, 0..19usize, 0..19usize), 1..40),
     ) {
         let rules: Vec<String> = rules
@@ -229,4 +251,77 @@ fn escaped_and_folded_values_still_match() {
     .collect();
     assert_eq!(with, want);
     assert_eq!(without, want);
+}
+
+/// Real Kubernetes pod creations (Panther's EKS audit test events) and generated ones
+/// carry `capabilities` under each container's `securityContext`. SigmaHQ's
+/// privileged-pod rule reads a top-level `capabilities`, which audit events do not
+/// have: the prefilter finds the key only nested, so the rule is decided without
+/// parsing those events, and every SigmaHQ Kubernetes verdict stays the same.
+#[test]
+fn keys_found_only_nested_spare_parsing() {
+    use vigil_detect::eval::Evaluator;
+    use vigil_detect::rule::load::load_paths;
+    let c = corpus();
+    let eks = std::fs::read_to_string(c.join("panther-tests/by_log_type/Amazon.EKS.Audit.jsonl"))
+        .unwrap();
+    let mut events = String::new();
+    for line in eks.lines().filter(|l| !l.trim().is_empty()) {
+        let mut case: serde_json::Value = serde_json::from_str(line).unwrap();
+        // Many of Panther's cases are partial events; the two fields the decoder needs
+        // to take one as an audit event are filled in where missing.
+        let log = case["log"].as_object_mut().unwrap();
+        for (k, v) in [
+            ("apiVersion", "audit.k8s.io/v1"),
+            ("requestReceivedTimestamp", "2024-05-01T00:00:00Z"),
+        ] {
+            log.entry(k).or_insert(v.into());
+        }
+        events.push_str(&case["log"].to_string());
+        events.push('\n');
+    }
+    let mut data = batches_of(events.as_bytes());
+    assert!(data.1.is_empty(), "{:?}", data.1);
+    let pods = |data: &Batches| {
+        data.0
+            .iter()
+            .map(|b| {
+                (0..b.batch.num_rows())
+                    .filter(|&r| {
+                        text_value(b, "verb", r) == Some("create")
+                            && text_value(b, "raw", r)
+                                .is_some_and(|t| t.contains("\"capabilities\""))
+                    })
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(pods(&data), 3, "Panther's three pod creations");
+    data.0.extend(generated_k8s(5_000).0);
+    let pod_creations = pods(&data);
+    let rules = c.join("sigma/rules/application/kubernetes");
+    let plan = |without_prefilter| {
+        let set = load_paths(std::slice::from_ref(&rules)).unwrap();
+        let opts = CompileOptions {
+            without_prefilter,
+            ..CompileOptions::default()
+        };
+        vigil_detect::compile::compile(set, &opts).unwrap()
+    };
+    let (with, without) = (plan(false), plan(true));
+    let parsed = |p: &Compiled| {
+        let mut ev = Evaluator::new(p).unwrap();
+        for b in &data.0 {
+            ev.evaluate(p, b.kind, &b.batch).unwrap();
+        }
+        ev.parsed_events()
+    };
+    let (parsed_with, parsed_without) = (parsed(&with), parsed(&without));
+    let matched = matched_pairs(&with, &data.0, None, "event_uid");
+    assert!(!matched.is_empty());
+    assert_eq!(matched, matched_pairs(&without, &data.0, None, "event_uid"));
+    // Without the prefilter, every pod creation is parsed for `capabilities`; with it,
+    // no event needs parsing for these rules.
+    assert!(parsed_without >= pod_creations as u64, "{parsed_without}");
+    assert_eq!(parsed_with, 0);
 }

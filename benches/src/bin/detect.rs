@@ -227,7 +227,13 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3)
         .max(3);
+    let parsed_before = ev.parsed_events();
     let (vigil_s, vm) = passes(&plan, &mut ev, &d.batches, repeat)?;
+    // How many events a pass parses the JSON of (what the prefilter could not decide).
+    eprintln!(
+        "{n_rules} rules: {} events' JSON parsed per pass",
+        (ev.parsed_events() - parsed_before) / repeat as u64
+    );
     let (stored_s, sm) = passes(&plan, &mut ev, &d.stored, repeat)?;
     if sm != vm {
         bail!("vigil found {vm} matches in the decoder's batches but {sm} in the stored ones");

@@ -23,7 +23,7 @@ use crate::rule::{
 };
 use crate::{DetectError, Result};
 use len_bound::LenBound;
-use pattern::{Expr, exprs};
+use pattern::{Check, Expr, exprs};
 
 /// A numeric comparison of a predicate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -313,10 +313,14 @@ pub struct Prefilter {
     pub db: BlockDatabase,
     /// Text id -> the leaves requiring it.
     pub leaves_of: Vec<Vec<u32>>,
-    /// Text id -> the fields (indexes into [`KindPlan::fields`]) it is a first key of.
+    /// Text id -> the fields (indexes into [`KindPlan::fields`]) it is a first key of
+    /// (the key in quotes).
     pub fields_of: Vec<Vec<usize>>,
+    /// Text id -> its length in bytes (where a match ends, less this, is where it starts).
+    pub text_len: Vec<usize>,
     /// Per field: whether every key its path can start with is in the database, so that
-    /// its absence can be told.
+    /// its absence can be told: none of them occurs as a string at the top level of the
+    /// event's object.
     pub keyed: Vec<bool>,
 }
 
@@ -340,11 +344,13 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
     let mut texts: Vec<Expr> = Vec::new();
     let mut leaves_of: Vec<Vec<u32>> = Vec::new();
     let mut fields_of: Vec<Vec<usize>> = Vec::new();
+    let mut text_len: Vec<usize> = Vec::new();
     let mut id_of = |text: &str| -> usize {
         *index.entry(text.to_ascii_lowercase()).or_insert_with(|| {
             texts.push(Expr::literal_anywhere(text));
             leaves_of.push(Vec::new());
             fields_of.push(Vec::new());
+            text_len.push(text.len());
             texts.len() - 1
         })
     };
@@ -367,6 +373,11 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
     if texts.is_empty() {
         return Ok(None);
     }
+    // Every place a key occurs is reported: one nested occurrence must not hide one at
+    // the top level.
+    for &(id, _) in &key_ids {
+        texts[id].check = Check::Every;
+    }
     key_ids
         .into_iter()
         .for_each(|(id, f)| fields_of[id].push(f));
@@ -378,6 +389,7 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
         db: build_db(&all)?,
         leaves_of,
         fields_of,
+        text_len,
         keyed,
     }))
 }

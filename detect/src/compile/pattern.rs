@@ -103,13 +103,16 @@ pub enum Check {
     Prefix(usize),
     /// A literal ending at the end of the text.
     Suffix,
+    /// Any match counts, and every match is reported, since where each one is matters
+    /// (the prefilter's keys, see [`crate::compile::Prefilter::text_len`]).
+    Every,
 }
 
 impl Check {
     /// Whether a match ending at `to` in a text of `len` bytes confirms the predicate.
     pub fn accepts(self, to: usize, len: usize) -> bool {
         match self {
-            Check::Any => true,
+            Check::Any | Check::Every => true,
             Check::Exact(l) => to == len && l == len,
             Check::Prefix(l) => to == l,
             Check::Suffix => to == len,
@@ -119,7 +122,7 @@ impl Check {
     /// Whether Hyperscan may report only the first match (it reports the earliest end
     /// offset, which is the one an exact or prefix match has).
     pub fn single_match(self) -> bool {
-        !matches!(self, Check::Suffix)
+        !matches!(self, Check::Suffix | Check::Every)
     }
 }
 

@@ -290,9 +290,10 @@ impl Evaluator {
         for (fi, v) in raw_fields.iter().zip(extracted) {
             raw_values[*fi] = Some(v);
         }
-        // Field values by index for fieldref: typed or raw.
+        // Field values by index for field references: typed or raw. Only the fields one
+        // reads (copying every needed column's values cost as much as the parsing).
         let mut merged: Vec<Option<Values<'_>>> = (0..kp.fields.len()).map(|_| None).collect();
-        for fi in 0..kp.fields.len() {
+        for fi in (0..kp.fields.len()).filter(|&fi| kp.referenced[fi]) {
             merged[fi] = match (
                 &raw_values[fi],
                 &col_values[fi],

@@ -221,6 +221,10 @@ pub struct KindPlan {
     /// value lengths that can satisfy them ([`LenBound`]): evaluation decides those leaves
     /// on the rows whose value fits, and the field's other leaves lazily.
     pub bounds: Vec<Option<LenBound>>,
+    /// Per field: whether a field reference reads it (as the leaf's own field or the
+    /// field referred to), so that evaluation must have its values at hand to decide
+    /// such a leaf.
+    pub referenced: Vec<bool>,
 }
 
 impl KindPlan {
@@ -283,6 +287,13 @@ impl KindPlan {
                 LenBound::of(f.db.as_ref()?, &field_leaves[fi], &gate_leaf)
             })
             .collect();
+        let mut referenced = vec![false; fields.len()];
+        for leaf in &leaves {
+            if let LeafKind::FieldRef { other, .. } = leaf.kind {
+                referenced[leaf.field] = true;
+                referenced[other] = true;
+            }
+        }
         Self {
             kind,
             fields,
@@ -296,6 +307,7 @@ impl KindPlan {
             lazy,
             gate_leaf,
             bounds,
+            referenced,
         }
     }
 }

@@ -19,8 +19,9 @@
 //!    remaining leaves are computed on them and the rules decided.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
 
@@ -175,6 +176,10 @@ impl Evaluator {
                         {
                             lazy.push((fi, s, Settle::Others));
                         }
+                        continue;
+                    }
+                    if *ty == ColType::Int && !kp.referenced[fi] {
+                        self.field_leaves_ints(kp, kind, fi, arr, &mut st)?;
                         continue;
                     }
                     col_values[fi] = Some(typed_values(arr, *ty));
@@ -712,6 +717,112 @@ impl Evaluator {
         Ok(())
     }
 
+    /// [`Self::field_leaves_values`] on an integer column no field reference reads, on
+    /// every row: each distinct value of the batch (and absence) is decided once, then
+    /// every row takes its value's leaves. Integer fields such as a Kubernetes
+    /// `responseStatus.code` hold a handful of values.
+    fn field_leaves_ints(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        arr: &arrow::array::ArrayRef,
+        st: &mut LeafState,
+    ) -> Result<()> {
+        let leaves = &kp.field_leaves[fi];
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let a32 = arr.as_any().downcast_ref::<Int32Array>();
+        let a64 = arr.as_any().downcast_ref::<Int64Array>();
+        let value = |r: usize| match (a32, a64) {
+            (Some(a), _) if a.is_valid(r) => Some(i64::from(a.value(r))),
+            (_, Some(a)) if a.is_valid(r) => Some(a.value(r)),
+            _ => None,
+        };
+        let rows = st.rows;
+        // Distinct values seen, with the range of `holds` listing the positions (in
+        // `leaves`) of the leaves each one satisfies.
+        let mut seen: Vec<(Option<i64>, u32, u32)> = Vec::new();
+        let mut index: HashMap<Option<i64>, usize> = HashMap::new();
+        let mut holds: Vec<u32> = Vec::new();
+        let mut bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
+        let mut last = usize::MAX;
+        for r in 0..rows {
+            let v = value(r);
+            if last == usize::MAX || seen[last].0 != v {
+                let found = if seen.len() <= SMALL_DISTINCT {
+                    seen.iter().position(|e| e.0 == v)
+                } else {
+                    index.get(&v).copied()
+                };
+                last = match found {
+                    Some(i) => i,
+                    None => {
+                        let start = holds.len() as u32;
+                        self.int_leaves(kp, kind, fi, v, &mut holds)?;
+                        seen.push((v, start, holds.len() as u32));
+                        if seen.len() > SMALL_DISTINCT {
+                            if index.is_empty() {
+                                index.extend(seen.iter().enumerate().map(|(i, e)| (e.0, i)));
+                            } else {
+                                index.insert(v, seen.len() - 1);
+                            }
+                        }
+                        seen.len() - 1
+                    }
+                };
+            }
+            let (_, a, b) = seen[last];
+            for &p in &holds[a as usize..b as usize] {
+                bits[p as usize]
+                    .get_or_insert_with(|| Bitmap::zeros(rows))
+                    .set(r);
+            }
+        }
+        for (p, &l) in leaves.iter().enumerate() {
+            st.set(l as usize, bits[p].take(), ALL_ROWS);
+        }
+        Ok(())
+    }
+
+    /// Pushes to `holds` the positions (in field `fi`'s leaves) of the leaves integer
+    /// value `v` (`None`: absent or null) satisfies: string patterns on its decimal text
+    /// through the field's database, the other leaves tested on it.
+    fn int_leaves(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        v: Option<i64>,
+        holds: &mut Vec<u32>,
+    ) -> Result<()> {
+        let leaves = &kp.field_leaves[fi];
+        if let (Some(db), Some(v)) = (kp.fields[fi].db.as_ref(), v) {
+            let (cache, scratch) = self.cache_and_scratch(kind, fi);
+            let mut digits = itoa::Buffer::new();
+            let (a, b) = lookup(cache, scratch, db, digits.format(v))?;
+            holds.extend(
+                cache.hits[a as usize..b as usize]
+                    .iter()
+                    .map(|&l| kp.slots[l as usize]),
+            );
+        }
+        let item = v.map(Item::Int);
+        let items = item.as_slice();
+        for (p, &l) in leaves.iter().enumerate() {
+            let kind = &kp.leaves[l as usize].kind;
+            if !matches!(
+                kind,
+                LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
+            ) && plain_test(kind, items, None)
+            {
+                holds.push(p as u32);
+            }
+        }
+        Ok(())
+    }
+
     fn plain_leaf(
         &self,
         kp: &KindPlan,
@@ -972,6 +1083,9 @@ struct LeafState {
 }
 
 const UNKNOWN: u8 = u8::MAX;
+/// Up to this many distinct values, [`Evaluator::field_leaves_ints`] finds a value by a
+/// linear search, past it by a hash map.
+const SMALL_DISTINCT: usize = 16;
 const ALL_ROWS: u8 = 0;
 
 impl LeafState {

@@ -70,3 +70,88 @@ fn number_columns_match_string_patterns_on_their_decimal_text() {
         );
     }
 }
+
+/// Tests on an integer column, in every kind Sigma has: numbers, text patterns,
+/// comparisons, `null`, `exists`, negation.
+const INT_TESTS: [&str; 12] = [
+    "403",
+    "'40*'",
+    "'*1'",
+    "'ALLOW'",
+    "null",
+    "[401, 403]",
+    "|exists: true",
+    "|exists: false",
+    "|gt: 300",
+    "|lte: 201",
+    "|contains: '0'",
+    "|re: '^5..$'",
+];
+
+fn int_rule(i: usize, test: usize, negate: bool) -> String {
+    let t = INT_TESTS[test % INT_TESTS.len()];
+    let sel = match t.strip_prefix('|') {
+        Some(modified) => format!("responseStatus.code|{modified}"),
+        None => format!("responseStatus.code: {t}"),
+    };
+    format!(
+        "title: int {i}\nid: 00000000-0000-4000-8000-{i:012}\nlogsource: {{product: kubernetes, service: audit}}\n\
+         detection:\n  sel:\n    {sel}\n  verb: {{verb: get}}\n  condition: verb and {}sel\n",
+        if negate { "not " } else { "" }
+    )
+}
+
+/// An event with status code `code`: 0 leaves `responseStatus` out, 1 leaves its
+/// `code` out, 2 makes it `null`.
+fn k8s_code(audit_id: &str, code: i64) -> String {
+    let status = match code {
+        0 => String::new(),
+        1 => r#","responseStatus":{"metadata":{}}"#.to_string(),
+        2 => r#","responseStatus":{"code":null}"#.to_string(),
+        c => format!(r#","responseStatus":{{"code":{c}}}"#),
+    };
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{audit_id}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"get","user":{{"username":"alice"}}{status},"requestReceivedTimestamp":"2026-11-29T10:00:00.000000Z"}}"#
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Integer columns are decided once per distinct value (up to 16 by a linear search,
+    /// then by a hash map) unless a field reference reads them, when every row is
+    /// tested. A rule set with and without an extra field reference on
+    /// `responseStatus.code` takes the two routes; the other rules' matches must agree.
+    #[test]
+    fn integer_columns_decide_each_distinct_value_once(
+        rules in proptest::collection::vec((0..12usize, proptest::prelude::any::<bool>()), 1..10),
+        codes in proptest::collection::vec(
+            proptest::prop_oneof![0..3i64, 100..600i64, 400..405i64],
+            1..300,
+        ),
+    ) {
+        let rules: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, n))| int_rule(i, t, n))
+            .collect();
+        let rules = rules.join("---\n");
+        let with_reference = format!(
+            "{rules}---\ntitle: reference\nid: 10000000-0000-4000-8000-000000000000\n\
+             logsource: {{product: kubernetes, service: audit}}\n\
+             detection:\n  sel: {{responseStatus.code|fieldref: verb}}\n  condition: sel\n"
+        );
+        let events: Vec<String> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| k8s_code(&format!("a{i}"), c))
+            .collect();
+        let batches = batches_of(events.join("\n").as_bytes()).0;
+        let by_value = compile_rules(&rules);
+        let by_row = compile_rules(&with_reference);
+        proptest::prop_assert!(by_row.kinds.iter().any(|k| k.referenced.iter().any(|&r| r)));
+        let mut row_pairs = matched_pairs(&by_row, &batches, None, "auditID");
+        row_pairs.retain(|(r, _)| !r.starts_with("10000000"));
+        proptest::prop_assert_eq!(matched_pairs(&by_value, &batches, None, "auditID"), row_pairs);
+    }
+}

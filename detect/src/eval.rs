@@ -31,6 +31,7 @@ use crate::compile::len_bound::LenBound;
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
     Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
+    typed_values_on,
 };
 use crate::rule::{Op, TimePart};
 use crate::top_level::top_level_strings;
@@ -308,7 +309,7 @@ impl Evaluator {
                 (Some(v), _, _, _) => Some(v.clone()),
                 (_, Some(v), _, _) => Some(v.clone()),
                 (_, _, Some(arr), Access::Column { ty, .. }) if need_fields[fi] => {
-                    Some(typed_values(arr, *ty))
+                    Some(typed_values_on(arr, *ty, Some(&need)))
                 }
                 _ => None,
             };

@@ -252,18 +252,29 @@ pub fn column(batch: &RecordBatch, path: &[usize]) -> ArrayRef {
 
 /// Reads a typed column as [`Values`] (used for everything but the Utf8 fast path).
 pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
+    typed_values_on(arr, ty, None)
+}
+
+/// [`typed_values`] of just the rows set in `only` (every row when `None`); the other
+/// rows are left absent.
+pub fn typed_values_on<'a>(
+    arr: &'a ArrayRef,
+    ty: ColType,
+    only: Option<&crate::bitmap::Bitmap>,
+) -> Values<'a> {
     let rows = arr.len();
     let mut v = Values {
         offsets: Vec::with_capacity(rows + 1),
-        items: Vec::with_capacity(rows),
+        items: Vec::with_capacity(only.map_or(rows, |b| b.count())),
     };
     v.offsets.push(0);
     let push_row = |v: &mut Values<'a>| v.offsets.push(v.items.len() as u32);
+    let wanted = |r: usize| only.is_none_or(|b| b.get(r));
     match ty {
         ColType::Utf8 => {
             let s = StrColumn::of(arr);
             for r in 0..rows {
-                if let Some(text) = s.and_then(|s| s.value(r)) {
+                if let Some(text) = s.filter(|_| wanted(r)).and_then(|s| s.value(r)) {
                     v.items.push(Item::Str(Cow::Borrowed(text)));
                 }
                 push_row(&mut v);
@@ -273,6 +284,7 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
             let a = arr.as_any().downcast_ref::<BooleanArray>();
             for r in 0..rows {
                 if let Some(a) = a
+                    && wanted(r)
                     && a.is_valid(r)
                 {
                     v.items.push(Item::Bool(a.value(r)));
@@ -284,14 +296,16 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
             let a32 = arr.as_any().downcast_ref::<Int32Array>();
             let a64 = arr.as_any().downcast_ref::<Int64Array>();
             for r in 0..rows {
-                if let Some(a) = a32
-                    && a.is_valid(r)
-                {
-                    v.items.push(Item::Int(i64::from(a.value(r))));
-                } else if let Some(a) = a64
-                    && a.is_valid(r)
-                {
-                    v.items.push(Item::Int(a.value(r)));
+                if wanted(r) {
+                    if let Some(a) = a32
+                        && a.is_valid(r)
+                    {
+                        v.items.push(Item::Int(i64::from(a.value(r))));
+                    } else if let Some(a) = a64
+                        && a.is_valid(r)
+                    {
+                        v.items.push(Item::Int(a.value(r)));
+                    }
                 }
                 push_row(&mut v);
             }
@@ -300,6 +314,7 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
             let a = arr.as_any().downcast_ref::<TimestampMicrosecondArray>();
             for r in 0..rows {
                 if let Some(a) = a
+                    && wanted(r)
                     && a.is_valid(r)
                 {
                     v.items.push(Item::Int(a.value(r).div_euclid(1_000_000)));
@@ -311,6 +326,7 @@ pub fn typed_values<'a>(arr: &'a ArrayRef, ty: ColType) -> Values<'a> {
             let a = arr.as_any().downcast_ref::<ListArray>();
             for r in 0..rows {
                 if let Some(a) = a
+                    && wanted(r)
                     && a.is_valid(r)
                 {
                     let inner = a.value(r);

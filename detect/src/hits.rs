@@ -10,7 +10,7 @@ use vigil_ingest::SourceKind;
 use crate::bitmap::Bitmap;
 use crate::compile::{Compiled, HitFields};
 use crate::eval::RuleMatch;
-use crate::fields::{Access, Values, column, extract_raw, resolve, typed_values};
+use crate::fields::{Access, Values, column, extract_raw, resolve, typed_values_on};
 
 /// One event matched by one detection rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,19 +132,11 @@ pub fn field_values(
             Access::Column { path, ty } => {
                 // Only the rows asked for, copied out of the batch.
                 let arr = column(batch, path);
-                let all = typed_values(&arr, *ty);
-                let mut v = Values {
-                    offsets: Vec::with_capacity(all.offsets.len()),
-                    items: Vec::new(),
-                };
-                v.offsets.push(0);
-                for r in 0..all.rows() {
-                    if rows.get(r) {
-                        v.items.extend(all.row(r).iter().map(owned));
-                    }
-                    v.offsets.push(v.items.len() as u32);
+                let v = typed_values_on(&arr, *ty, Some(rows));
+                Values {
+                    items: v.items.iter().map(owned).collect(),
+                    offsets: v.offsets,
                 }
-                v
             }
             Access::Raw(_) => raw_vals
                 .next()

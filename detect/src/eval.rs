@@ -61,6 +61,9 @@ pub struct Evaluator {
     spare_field_bits: Vec<Option<Bitmap>>,
     scratch: Option<Scratch>,
     caches: Vec<Vec<ValueCache>>,
+    /// Per source type, per prefilter text: how many of its matches as a field's key
+    /// were walked to, and how many of those were at the top level of the event.
+    key_walks: Vec<Vec<(u32, u32)>>,
 }
 
 impl Evaluator {
@@ -93,6 +96,7 @@ impl Evaluator {
             spare_field_bits: Vec::new(),
             scratch,
             caches,
+            key_walks: vec![Vec::new(); plan.kinds.len()],
         })
     }
 
@@ -352,7 +356,9 @@ impl Evaluator {
     /// shows why): a string leaf is false where its literal does not occur, and every
     /// leaf on a field takes its value on an absent field where none of the keys the
     /// field's path can start with occurs as a string at the top level of the event's
-    /// object ([`top_level_strings`]). One Hyperscan scan per row finds every text;
+    /// object ([`top_level_strings`]; a key found there in three of its first 64 walks in
+    /// four is then taken as present wherever it occurs, without a walk, which can only
+    /// leave more to parse). One Hyperscan scan per row finds every text;
     /// the rules are then evaluated again, and `undecided`, `need` and `need_fields`
     /// keep only what is still open, so phase 3 parses fewer events.
     #[allow(clippy::too_many_arguments)]
@@ -410,7 +416,9 @@ impl Evaluator {
         let mut keys_seen: Vec<Bitmap> = (0..keyed_fields).map(|_| Bitmap::zeros(rows)).collect();
         // Per row: where a keyed field's key was found (start, field slot), and which of
         // those places are at the top level.
-        let mut key_at: Vec<(usize, u32)> = Vec::new();
+        let mut key_at: Vec<(usize, u32, u32)> = Vec::new();
+        let walks = &mut self.key_walks[kp.kind.index()];
+        walks.resize(pf.text_len.len(), (0, 0));
         let mut starts: Vec<usize> = Vec::new();
         let mut top: Vec<bool> = Vec::new();
         for r in need.iter() {
@@ -438,21 +446,35 @@ impl Evaluator {
                         let k = field_slot[f];
                         if k != u32::MAX {
                             let to = usize::try_from(to).unwrap_or(usize::MAX);
-                            key_at.push((to.saturating_sub(pf.text_len[id as usize]), k));
+                            key_at.push((to.saturating_sub(pf.text_len[id as usize]), k, id));
                         }
                     }
                     Matching::Continue
                 })
                 .map_err(hs_error)?;
+            // A key that has nearly always been at the top level (a CloudTrail event's
+            // `requestParameters`) is taken as present: the walk would only confirm it.
+            key_at.retain(|&(_, k, id)| {
+                let (walked, at_top) = walks[id as usize];
+                let settled =
+                    walked >= KEY_WALKS_TO_SETTLE && u64::from(at_top) * 4 >= u64::from(walked) * 3;
+                if settled {
+                    keys_seen[k as usize].set(r);
+                }
+                !settled
+            });
             if !key_at.is_empty() {
                 // A key found only in nested objects or inside strings leaves the field
                 // absent: its path is looked up from the top of the event.
                 key_at.sort_unstable();
                 starts.clear();
-                starts.extend(key_at.iter().map(|&(at, _)| at));
+                starts.extend(key_at.iter().map(|&(at, _, _)| at));
                 top_level_strings(text.as_bytes(), &starts, &mut top);
-                for (&(_, k), &at_top) in key_at.iter().zip(&top) {
+                for (&(_, k, id), &at_top) in key_at.iter().zip(&top) {
+                    let w = &mut walks[id as usize];
+                    w.0 = w.0.saturating_add(1);
                     if at_top {
+                        w.1 = w.1.saturating_add(1);
                         keys_seen[k as usize].set(r);
                     }
                 }
@@ -1087,6 +1109,9 @@ const UNKNOWN: u8 = u8::MAX;
 /// Up to this many distinct values, [`Evaluator::field_leaves_ints`] finds a value by a
 /// linear search, past it by a hash map.
 const SMALL_DISTINCT: usize = 16;
+/// After this many walks to a prefilter key's matches, a key found at the top level
+/// at least three times in four is no longer walked to (see [`Evaluator::prefilter`]).
+const KEY_WALKS_TO_SETTLE: u32 = 64;
 const ALL_ROWS: u8 = 0;
 
 impl LeafState {

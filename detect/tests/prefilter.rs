@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use vigil_detect::compile::{CompileOptions, Compiled};
 
 /// The last two are top-level fields whose keys mostly occur only nested (in
-/// `requestParameters` and `responseElements`), sometimes at the top as well.
+/// `requestParameters`), sometimes at the top as well.
 const FIELDS: [&str; 9] = [
     "requestParameters.bucketName",
     "requestParameters",
@@ -27,7 +27,7 @@ const FIELDS: [&str; 9] = [
     "additionalEventData.MFAUsed",
     "requestParameters.missing",
     "bucketName",
-    "status",
+    "policy",
 ];
 /// String modifiers, then tests that are not string matches (their value is fixed).
 const MODIFIERS: [&str; 10] = [
@@ -121,8 +121,8 @@ fn value(v: usize) -> &'static str {
 
 /// An event; `d` over 15 leaves `responseElements` out, and `c` over 15 leaves out
 /// `requestParameters` altogether (absent fields), under 3 adds `additionalEventData`.
-/// Some events also have a top-level `status` (`c % 5 == 1`, ahead of the nested one)
-/// or `bucketName` (`d % 5 == 2`, last), or the text `"status"` as a top-level value
+/// Some events also have a top-level `policy` (`c % 5 == 1`, ahead of the nested one)
+/// or `bucketName` (`d % 5 == 2`, last), or the text `"policy"` as a top-level value
 /// (`b % 7 == 3`).
 fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> String {
     let request = if c > 15 {
@@ -145,8 +145,8 @@ fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> Strin
     } else {
         String::new()
     };
-    let top_status = if c % 5 == 1 {
-        format!(r#","status":{}"#, value(b))
+    let top_policy = if c % 5 == 1 {
+        format!(r#","policy":{}"#, value(b))
     } else {
         String::new()
     };
@@ -155,13 +155,13 @@ fn event(i: usize, name: usize, a: usize, b: usize, c: usize, d: usize) -> Strin
     } else {
         String::new()
     };
-    let status_text = if b % 7 == 3 {
-        r#","errorCode":"status""#
+    let policy_text = if b % 7 == 3 {
+        r#","errorCode":"policy""#
     } else {
         ""
     };
     format!(
-        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}","eventID":"e{i}"{top_status}{request}{response}{extra}{status_text}{top_bucket}}}"#,
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"{}","eventID":"e{i}"{top_policy}{request}{response}{extra}{policy_text}{top_bucket}}}"#,
         NAMES[name % NAMES.len()],
     )
 }
@@ -324,4 +324,52 @@ fn keys_found_only_nested_spare_parsing() {
     // no event needs parsing for these rules.
     assert!(parsed_without >= pod_creations as u64, "{parsed_without}");
     assert_eq!(parsed_with, 0);
+}
+
+/// A key found at the top level often enough is then taken as present without walking
+/// the event's text to it. Here `policy` is at the top of the first 100 events, only
+/// nested (in `requestParameters`) in the next 100, and at the top again in the last 50:
+/// the verdicts stay those without the prefilter, and the nested ones, no longer walked
+/// to, are parsed.
+#[test]
+fn keys_settled_at_the_top_still_decide_correctly() {
+    // Even rule numbers: gated on the events' `PutBucketVersioning`.
+    let rules = [
+        rule(0, 8, 6, 0, false), // policy|exists: true
+        rule(2, 8, 8, 0, false), // policy: null
+        rule(4, 8, 1, 0, false), // policy|contains: Suspended
+    ]
+    .join("---\n");
+    let events: Vec<String> = (0..250)
+        .map(|i| {
+            // c = 16: a top-level `policy` ("Suspended", b = 0) and no
+            // `requestParameters`; c = 4: only the nested one.
+            let c = if (100..200).contains(&i) { 4 } else { 16 };
+            event(i, 0, 0, 0, c, 0)
+        })
+        .collect();
+    let events = events.join("\n");
+    let (with, without) = both(&rules, &events);
+    assert_eq!(with, without);
+    // Rule 0 (`exists`) holds on the events with a top-level `policy`, rule 2 (`null`)
+    // on the others, and rule 4 (`contains`) where it is at the top.
+    let count = |n: &str| with.iter().filter(|(r, _)| r.ends_with(n)).count();
+    assert_eq!(
+        (
+            count("000000000000"),
+            count("000000000002"),
+            count("000000000004")
+        ),
+        (150, 100, 150)
+    );
+    let plan = plan(&rules, false);
+    let batches = batches_of(events.as_bytes()).0;
+    let mut ev = vigil_detect::eval::Evaluator::new(&plan).unwrap();
+    for b in &batches {
+        ev.evaluate(&plan, b.kind, &b.batch).unwrap();
+    }
+    // Every event is parsed: those with `policy` at the top to read it, the nested
+    // ones because the key was settled at the top after the first 64 walks. (Walked to,
+    // they would have been decided absent without parsing.)
+    assert_eq!(ev.parsed_events(), 250);
 }

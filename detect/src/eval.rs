@@ -414,8 +414,8 @@ impl Evaluator {
         let mut scanned = Bitmap::zeros(rows);
         let mut present: Vec<Bitmap> = cands.iter().map(|_| Bitmap::zeros(rows)).collect();
         let mut keys_seen: Vec<Bitmap> = (0..keyed_fields).map(|_| Bitmap::zeros(rows)).collect();
-        // Per row: where a keyed field's key was found (start, field slot), and which of
-        // those places are at the top level.
+        // Per row: where a keyed field's key was found (start, field slot, text id), and
+        // which of those places are at the top level; per text, its walks so far.
         let mut key_at: Vec<(usize, u32, u32)> = Vec::new();
         let walks = &mut self.key_walks[kp.kind.index()];
         walks.resize(pf.text_len.len(), (0, 0));

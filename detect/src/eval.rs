@@ -921,10 +921,23 @@ fn rows_that_fit(bound: &LenBound, col: StrColumn<'_>, rows: usize) -> Option<Bi
     if usize::try_from(bytes).unwrap_or(0) <= SHORT_VALUE * values.len() {
         return None;
     }
+    // A column whose text is all ASCII (nearly always) is bounded by the values' lengths
+    // alone, without reading each value's bytes again.
+    let ascii = usize::try_from(offsets[0])
+        .ok()
+        .zip(usize::try_from(offsets[offsets.len() - 1]).ok())
+        .and_then(|(a, b)| values.value_data().get(a..b))
+        .is_some_and(<[u8]>::is_ascii);
     let mut fits = Bitmap::zeros(rows);
     let mut n = 0;
     for r in 0..rows {
-        if col.value(r).is_some_and(|v| bound.admits(v.as_bytes())) {
+        if col.value(r).is_some_and(|v| {
+            if ascii {
+                bound.admits_ascii(v.len())
+            } else {
+                bound.admits(v.as_bytes())
+            }
+        }) {
             fits.set(r);
             n += 1;
             if n * 4 > rows {

@@ -70,11 +70,15 @@ impl LenBound {
     /// Whether `value` may satisfy one of the leaves (when `false`, none holds on it).
     #[inline]
     pub fn admits(&self, value: &[u8]) -> bool {
-        let n = value.len();
+        self.admits_ascii(value.len()) || (value.len() <= self.lowered_max && !value.is_ascii())
+    }
+
+    /// [`Self::admits`] for an ASCII value of `n` bytes, told by its length alone.
+    #[inline]
+    pub fn admits_ascii(&self, n: usize) -> bool {
         self.exact
             .get(n / 64)
             .is_some_and(|w| (w >> (n % 64)) & 1 == 1)
-            || (n <= self.lowered_max && !value.is_ascii())
     }
 }
 

@@ -129,4 +129,87 @@ mod tests {
         top_level_strings(b"{}", &[5], &mut out);
         assert_eq!(out, [true]);
     }
+
+    /// The walk byte by byte, as a reference: strings skipped past their closing quote
+    /// (backslash escapes honoured), brackets counted outside them.
+    fn reference(text: &[u8], starts: &[usize]) -> Vec<bool> {
+        let mut out = Vec::new();
+        let (mut depth, mut i, mut k) = (0i64, 0usize, 0usize);
+        while k < starts.len() && i < text.len() {
+            while k < starts.len() && starts[k] < i {
+                out.push(false);
+                k += 1;
+            }
+            while k < starts.len() && starts[k] == i {
+                out.push(depth == 1 && text[i] == b'"');
+                k += 1;
+            }
+            match text[i] {
+                b'"' => {
+                    i += 1;
+                    while i < text.len() && text[i] != b'"' {
+                        i += if text[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'}' | b']' => {
+                    depth -= 1;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        while k < starts.len() && starts[k] < i {
+            out.push(false);
+            k += 1;
+        }
+        out.resize(starts.len(), true);
+        out
+    }
+
+    /// JSON values with nesting, arrays, and strings full of quotes, backslashes and
+    /// brackets (escaped as JSON escapes them), some long enough to cross 64-byte blocks.
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let text = || proptest::string::string_regex(r#"[a-z"\\{}\[\] :,]{0,80}"#).unwrap();
+        let leaf = prop_oneof![
+            text().prop_map(serde_json::Value::from),
+            any::<i32>().prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                proptest::collection::vec((text(), inner), 0..6)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The walk answers as a byte-by-byte walk written without `memchr` on every position of every JSON
+        /// object (a few past its end too), whatever its strings hold.
+        #[test]
+        fn walk_equals_a_plain_byte_walk(
+            fields in proptest::collection::vec((".{0,12}", json()), 0..8),
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let object = serde_json::Value::Object(fields.into_iter().collect());
+            let text = if pretty {
+                serde_json::to_string_pretty(&object).unwrap()
+            } else {
+                object.to_string()
+            };
+            let starts: Vec<usize> = (0..text.len() + 3).collect();
+            let mut out = Vec::new();
+            top_level_strings(text.as_bytes(), &starts, &mut out);
+            proptest::prop_assert_eq!(out, reference(text.as_bytes(), &starts), "{}", text);
+        }
+    }
 }

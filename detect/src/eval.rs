@@ -19,7 +19,6 @@
 //!    remaining leaves are computed on them and the rules decided.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use hyperscan::prelude::*;
@@ -741,9 +740,11 @@ impl Evaluator {
     }
 
     /// [`Self::field_leaves_values`] on an integer column no field reference reads, on
-    /// every row: each distinct value of the batch (and absence) is decided once, then
-    /// every row takes its value's leaves. Integer fields such as a Kubernetes
-    /// `responseStatus.code` hold a handful of values.
+    /// every row: the first [`SMALL_DISTINCT`] distinct values of the batch (absence
+    /// counting as one) are decided once each, any further value row by row. Integer
+    /// fields such as a Kubernetes `responseStatus.code` hold a handful of values; in
+    /// flow log byte counts, which hold thousands, the values past the first 16 are
+    /// decided row by row, as every value was before, with no map to grow.
     fn field_leaves_ints(
         &mut self,
         kp: &KindPlan,
@@ -763,41 +764,31 @@ impl Evaluator {
             (_, Some(a)) if a.is_valid(r) => Some(a.value(r)),
             _ => None,
         };
+        let plain = plain_positions(kp, leaves);
         let rows = st.rows;
-        // Distinct values seen, with the range of `holds` listing the positions (in
-        // `leaves`) of the leaves each one satisfies.
+        // Values decided so far, each with the range of `holds` listing the positions (in
+        // `leaves`) of the leaves it satisfies; `one`: those of a value not kept.
         let mut seen: Vec<(Option<i64>, u32, u32)> = Vec::new();
-        let mut index: HashMap<Option<i64>, usize> = HashMap::new();
         let mut holds: Vec<u32> = Vec::new();
+        let mut one: Vec<u32> = Vec::new();
         let mut bits: Vec<Option<Bitmap>> = vec![None; leaves.len()];
-        let mut last = usize::MAX;
         for r in 0..rows {
             let v = value(r);
-            if last == usize::MAX || seen[last].0 != v {
-                let found = if seen.len() <= SMALL_DISTINCT {
-                    seen.iter().position(|e| e.0 == v)
-                } else {
-                    index.get(&v).copied()
-                };
-                last = match found {
-                    Some(i) => i,
-                    None => {
-                        let start = holds.len() as u32;
-                        self.int_leaves(kp, kind, fi, v, &mut holds)?;
-                        seen.push((v, start, holds.len() as u32));
-                        if seen.len() > SMALL_DISTINCT {
-                            if index.is_empty() {
-                                index.extend(seen.iter().enumerate().map(|(i, e)| (e.0, i)));
-                            } else {
-                                index.insert(v, seen.len() - 1);
-                            }
-                        }
-                        seen.len() - 1
-                    }
-                };
-            }
-            let (_, a, b) = seen[last];
-            for &p in &holds[a as usize..b as usize] {
+            let satisfied = match seen.iter().find(|e| e.0 == v) {
+                Some(&(_, a, b)) => &holds[a as usize..b as usize],
+                None if seen.len() < SMALL_DISTINCT => {
+                    let a = holds.len() as u32;
+                    self.int_leaves(kp, kind, fi, v, &plain, &mut holds)?;
+                    seen.push((v, a, holds.len() as u32));
+                    &holds[a as usize..]
+                }
+                None => {
+                    one.clear();
+                    self.int_leaves(kp, kind, fi, v, &plain, &mut one)?;
+                    &one[..]
+                }
+            };
+            for &p in satisfied {
                 bits[p as usize]
                     .get_or_insert_with(|| Bitmap::zeros(rows))
                     .set(r);
@@ -811,13 +802,15 @@ impl Evaluator {
 
     /// Pushes to `holds` the positions (in field `fi`'s leaves) of the leaves integer
     /// value `v` (`None`: absent or null) satisfies: string patterns on its decimal text
-    /// through the field's database, the other leaves tested on it.
+    /// through the field's database, the `plain` leaves ([`plain_positions`]) tested on
+    /// it.
     fn int_leaves(
         &mut self,
         kp: &KindPlan,
         kind: SourceKind,
         fi: usize,
         v: Option<i64>,
+        plain: &[usize],
         holds: &mut Vec<u32>,
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
@@ -832,14 +825,8 @@ impl Evaluator {
             );
         }
         let item = v.map(Item::Int);
-        let items = item.as_slice();
-        for (p, &l) in leaves.iter().enumerate() {
-            let kind = &kp.leaves[l as usize].kind;
-            if !matches!(
-                kind,
-                LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
-            ) && plain_test(kind, items, None)
-            {
+        for &p in plain {
+            if plain_test(&kp.leaves[leaves[p] as usize].kind, item.as_slice(), None) {
                 holds.push(p as u32);
             }
         }
@@ -917,17 +904,17 @@ fn rows_that_fit(bound: &LenBound, col: StrColumn<'_>, rows: usize) -> Option<Bi
         StrColumn::Dict(d) => d.values,
     };
     let offsets = values.value_offsets();
-    let bytes = offsets[offsets.len() - 1] - offsets[0];
-    if usize::try_from(bytes).unwrap_or(0) <= SHORT_VALUE * values.len() {
+    let text = usize::try_from(offsets[0])
+        .ok()
+        .zip(usize::try_from(offsets[offsets.len() - 1]).ok())
+        .and_then(|(a, b)| values.value_data().get(a..b))
+        .unwrap_or_default();
+    if text.len() <= SHORT_VALUE * values.len() {
         return None;
     }
     // A column whose text is all ASCII (nearly always) is bounded by the values' lengths
     // alone, without reading each value's bytes again.
-    let ascii = usize::try_from(offsets[0])
-        .ok()
-        .zip(usize::try_from(offsets[offsets.len() - 1]).ok())
-        .and_then(|(a, b)| values.value_data().get(a..b))
-        .is_some_and(<[u8]>::is_ascii);
+    let ascii = text.is_ascii();
     let mut fits = Bitmap::zeros(rows);
     let mut n = 0;
     for r in 0..rows {
@@ -1119,8 +1106,8 @@ struct LeafState {
 }
 
 const UNKNOWN: u8 = u8::MAX;
-/// Up to this many distinct values, [`Evaluator::field_leaves_ints`] finds a value by a
-/// linear search, past it by a hash map.
+/// How many distinct values of an integer column [`Evaluator::field_leaves_ints`] decides
+/// once each (found again by a linear search) before deciding the rest row by row.
 const SMALL_DISTINCT: usize = 16;
 /// After this many walks to a prefilter key's matches, a key found at the top level
 /// at least three times in four is no longer walked to (see [`Evaluator::prefilter`]).

@@ -118,8 +118,8 @@ fn k8s_code(audit_id: &str, code: i64) -> String {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
-    /// Integer columns are decided once per distinct value (up to 16 by a linear search,
-    /// then by a hash map) unless a field reference reads them, when every row is
+    /// Integer columns are decided once per distinct value (the first 16; any further
+    /// value row by row) unless a field reference reads them, when every row is
     /// tested. A rule set with and without an extra field reference on
     /// `responseStatus.code` takes the two routes; the other rules' matches must agree.
     #[test]

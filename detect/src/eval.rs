@@ -8,9 +8,10 @@
 //!    (mostly `eventName`) are read on every row; any other string field only on the rows
 //!    where some rule reading it has its gate open, since elsewhere those rules are false
 //!    whatever it holds. A gated field whose gate leaves are all exact literals
-//!    (`userAgent: 'TruffleHog'`) and whose values are long is read for them only on the
-//!    rows whose value's length can equal one ([`crate::compile::len_bound`]), and for
-//!    its other leaves lazily.
+//!    (`userAgent: 'TruffleHog'`) or require a literal (`userIdentity.arn|re:
+//!    '.+:assumed-role/aws:.+'`), and whose values are long, is read for them only on the
+//!    rows whose value's length can equal one or whose text contains one
+//!    ([`crate::compile::gate_bound`]), and for its other leaves lazily.
 //! 2. Every rule's condition is evaluated over these bitmaps in three-valued logic,
 //!    leaves on fields that live in the verbatim JSON being "unknown". Most rows are
 //!    decided here (an `eventName` test is false), and only the rows left undecided are
@@ -26,7 +27,7 @@ use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
-use crate::compile::len_bound::LenBound;
+use crate::compile::gate_bound::{GateBound, Literals};
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
     Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
@@ -76,6 +77,14 @@ impl Evaluator {
                 .filter_map(|f| f.db.as_ref())
                 .flat_map(|db| std::iter::once(&db.all).chain(db.caseless.as_ref()))
                 .chain(k.prefilter.as_ref().map(|pf| &pf.db))
+                .chain(
+                    k.bounds
+                        .iter()
+                        .filter_map(|b| match b.as_ref()?.literals.as_ref()? {
+                            Literals::Caseless(db) => Some(db),
+                            Literals::Exact(_) => None,
+                        }),
+                )
         });
         for d in dbs {
             match &mut scratch {
@@ -165,9 +174,10 @@ impl Evaluator {
                         // A field whose gate leaves are exact literals: they are decided
                         // on every row by looking up only the values whose length fits
                         // (none holds elsewhere), and its other leaves are read lazily.
-                        let fits = kp.bounds[fi]
-                            .as_ref()
-                            .and_then(|bound| rows_that_fit(bound, s, rows));
+                        let fits = match kp.bounds[fi].as_ref() {
+                            Some(bound) => rows_that_fit(bound, s, rows, self.scratch.as_ref())?,
+                            None => None,
+                        };
                         let (mask, settle) = match &fits {
                             Some(fits) => (fits, Settle::Gates),
                             None => (&all, Settle::All),
@@ -883,56 +893,108 @@ fn plain_positions(kp: &KindPlan, leaves: &[u32]) -> Vec<usize> {
 }
 
 /// Values of at most this many bytes on average are looked up in the value cache about
-/// as cheaply as their length is checked against a [`LenBound`] (they are keyed by their
+/// as cheaply as their length is checked against a [`GateBound`] (they are keyed by their
 /// packed bytes, `crate::cache`): a bound pays for longer ones, which are hashed in full.
 const SHORT_VALUE: usize = 32;
 
-/// The rows of `col` whose value may satisfy the gate leaves `bound` is for. `None` where
-/// the bound would not pay: when the values are short on average ([`SHORT_VALUE`]), when
-/// more than a quarter of the rows fit (the field is then cheaper read once on every row
-/// than read on those rows for its gate leaves and again for its other leaves), and for a
-/// dictionary of fewer values than a quarter of the rows, whose values are each decided
-/// once anyway.
-fn rows_that_fit(bound: &LenBound, col: StrColumn<'_>, rows: usize) -> Option<Bitmap> {
+/// The rows of `col` whose value may satisfy the gate leaves `bound` is for: its length
+/// can equal an exact literal, or its text contains a required literal. `None` where the
+/// bound would not pay or cannot be used: when the values are short on average
+/// ([`SHORT_VALUE`]), when more than a quarter of the rows fit (the field is then cheaper
+/// read once on every row than read on those rows for its gate leaves and again for its
+/// other leaves), for a dictionary of fewer values than a quarter of the rows, whose
+/// values are each decided once anyway, and for literals on a column that is not all
+/// ASCII or is a dictionary.
+fn rows_that_fit(
+    bound: &GateBound,
+    col: StrColumn<'_>,
+    rows: usize,
+    scratch: Option<&Scratch>,
+) -> Result<Option<Bitmap>> {
     if let StrColumn::Dict(d) = col
-        && d.values.len() * 4 <= rows
+        && (d.values.len() * 4 <= rows || bound.literals.is_some())
     {
-        return None;
+        return Ok(None);
     }
     let values = match col {
         StrColumn::Plain(a) => a,
         StrColumn::Dict(d) => d.values,
     };
     let offsets = values.value_offsets();
-    let text = usize::try_from(offsets[0])
+    let (first, last) = (offsets[0], offsets[offsets.len() - 1]);
+    let text = usize::try_from(first)
         .ok()
-        .zip(usize::try_from(offsets[offsets.len() - 1]).ok())
+        .zip(usize::try_from(last).ok())
         .and_then(|(a, b)| values.value_data().get(a..b))
         .unwrap_or_default();
     if text.len() <= SHORT_VALUE * values.len() {
-        return None;
+        return Ok(None);
     }
-    // A column whose text is all ASCII (nearly always) is bounded by the values' lengths
-    // alone, without reading each value's bytes again.
-    let ascii = text.is_ascii();
     let mut fits = Bitmap::zeros(rows);
     let mut n = 0;
-    for r in 0..rows {
-        if col.value(r).is_some_and(|v| {
-            if ascii {
-                bound.admits_ascii(v.len())
-            } else {
-                bound.admits(v.as_bytes())
-            }
-        }) {
-            fits.set(r);
-            n += 1;
-            if n * 4 > rows {
-                return None;
+    if !bound.lengths.is_empty() {
+        // A column whose text is all ASCII (nearly always) is bounded by the values'
+        // lengths alone, without reading each value's bytes again.
+        let ascii = text.is_ascii();
+        for r in 0..rows {
+            if col.value(r).is_some_and(|v| {
+                if ascii {
+                    bound.lengths.admits_ascii(v.len())
+                } else {
+                    bound.lengths.admits(v.as_bytes())
+                }
+            }) {
+                fits.set(r);
+                n += 1;
+                if n * 4 > rows {
+                    return Ok(None);
+                }
             }
         }
     }
-    Some(fits)
+    // Case-insensitive literals are sound only on ASCII text (`compile::gate_bound`).
+    if matches!(bound.literals, Some(Literals::Caseless(_))) && !text.is_ascii() {
+        return Ok(None);
+    }
+    if let Some(lits) = &bound.literals {
+        // Every occurrence of every literal marks the value holding its last byte (one
+        // spanning two values marks the second, which is then looked up for nothing).
+        // `col` is plain here.
+        let ends = &offsets[..=rows.min(offsets.len() - 1)];
+        let mut mark = |to: usize| {
+            let last = i64::from(first) + to as i64 - 1;
+            let r = ends
+                .partition_point(|&o| i64::from(o) <= last)
+                .saturating_sub(1);
+            if r < rows && !fits.get(r) {
+                fits.set(r);
+                n += 1;
+            }
+            n * 4 > rows
+        };
+        let too_many = match lits {
+            Literals::Exact(finders) => finders
+                .iter()
+                .any(|f| f.find_iter(text).any(|at| mark(at + f.needle().len()))),
+            Literals::Caseless(db) => {
+                let mut over = false;
+                db.scan(text, need_scratch(scratch)?, |_, _, to, _| {
+                    over = mark(to as usize);
+                    if over {
+                        Matching::Terminate
+                    } else {
+                        Matching::Continue
+                    }
+                })
+                .or_else(|e| if over { Ok(()) } else { Err(hs_error(e)) })?;
+                over
+            }
+        };
+        if too_many {
+            return Ok(None);
+        }
+    }
+    Ok(Some(fits))
 }
 
 /// Which of a field's leaves a read of the field records.

@@ -5,7 +5,7 @@
 //! Hyperscan database per field holding every string pattern of every rule on that field,
 //! and each rule's condition as a tree over leaves ([`Node`]).
 
-pub mod len_bound;
+pub mod gate_bound;
 pub mod pattern;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +22,7 @@ use crate::rule::{
     SigmaValue, TimePart,
 };
 use crate::{DetectError, Result};
-use len_bound::LenBound;
+use gate_bound::GateBound;
 use pattern::{Check, Expr, exprs};
 
 /// A numeric comparison of a predicate.
@@ -187,6 +187,8 @@ pub struct FieldDb {
     pub caseless_ids: Vec<u32>,
     /// Pattern id in `all` -> how a match is confirmed.
     pub checks: Vec<pattern::Check>,
+    /// Pattern id in `all` -> the expression.
+    pub exprs: Vec<Expr>,
 }
 
 /// Everything about one source type's rules.
@@ -217,10 +219,11 @@ pub struct KindPlan {
     pub lazy: Vec<bool>,
     /// Per leaf: whether it is in some rule's gate.
     pub gate_leaf: Vec<bool>,
-    /// Per field: for a typed string field whose gate leaves are all exact literals, the
-    /// value lengths that can satisfy them ([`LenBound`]): evaluation decides those leaves
-    /// on the rows whose value fits, and the field's other leaves lazily.
-    pub bounds: Vec<Option<LenBound>>,
+    /// Per field: for a typed string field whose gate leaves are all exact literals or
+    /// require a literal, what a value needs to satisfy one ([`GateBound`]): evaluation
+    /// decides those leaves on the rows whose value fits, and the field's other leaves
+    /// lazily.
+    pub bounds: Vec<Option<GateBound>>,
     /// Per field: whether a field reference reads it (as the leaf's own field or the
     /// field referred to), so that evaluation must have its values at hand to decide
     /// such a leaf.
@@ -237,7 +240,7 @@ impl KindPlan {
         gates: Vec<Option<Vec<u32>>>,
         prefilter: Option<Prefilter>,
         with_bounds: bool,
-    ) -> Self {
+    ) -> Result<Self> {
         let mut field_leaves = vec![Vec::new(); fields.len()];
         let mut slots = vec![0u32; leaves.len()];
         for (i, l) in leaves.iter().enumerate() {
@@ -280,13 +283,13 @@ impl KindPlan {
         let bounds = fields
             .iter()
             .enumerate()
-            .map(|(fi, f)| {
-                if !with_bounds || !gated[fi] || !string_column(f) {
-                    return None;
+            .map(|(fi, f)| match &f.db {
+                Some(db) if with_bounds && gated[fi] && string_column(f) => {
+                    GateBound::of(db, &field_leaves[fi], &gate_leaf)
                 }
-                LenBound::of(f.db.as_ref()?, &field_leaves[fi], &gate_leaf)
+                _ => Ok(None),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut referenced = vec![false; fields.len()];
         for leaf in &leaves {
             if let LeafKind::FieldRef { other, .. } = leaf.kind {
@@ -294,7 +297,7 @@ impl KindPlan {
                 referenced[other] = true;
             }
         }
-        Self {
+        Ok(Self {
             kind,
             fields,
             leaves,
@@ -308,7 +311,7 @@ impl KindPlan {
             gate_leaf,
             bounds,
             referenced,
-        }
+        })
     }
 }
 
@@ -568,8 +571,8 @@ pub struct CompileOptions {
     /// Compile without the [`Prefilter`] (every verdict is the same either way, only
     /// slower; for comparisons and tests).
     pub without_prefilter: bool,
-    /// Compile without [`LenBound`]s (every verdict is the same either way; for
-    /// comparisons and tests).
+    /// Compile without [`GateBound`]s, of lengths or of literals (every verdict is the
+    /// same either way; for comparisons and tests).
     pub without_length_bounds: bool,
 }
 
@@ -877,6 +880,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                 let checks = uniq.iter().map(|e| e.check).collect();
                 Some(FieldDb {
                     checks,
+                    exprs: uniq.iter().map(|e| (*e).clone()).collect(),
                     all: build_db(&all)?,
                     caseless: if caseless_db.is_empty() {
                         None
@@ -936,7 +940,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
             gates,
             prefilter,
             !opts.without_length_bounds,
-        ));
+        )?);
     }
     Ok(Compiled {
         rules,

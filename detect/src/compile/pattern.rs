@@ -76,8 +76,21 @@ pub struct Expr {
 impl Expr {
     /// ASCII text `s` anywhere, ASCII case ignored (the prefilter's texts).
     pub fn literal_anywhere(s: &str) -> Self {
+        Self::bytes_anywhere(s.as_bytes())
+    }
+
+    /// Bytes `b` anywhere, ASCII case ignored, every occurrence reported
+    /// ([`Check::Every`]): the gate bounds' literals, found in a whole column's text.
+    pub fn every_occurrence(b: &[u8]) -> Self {
+        Self {
+            check: Check::Every,
+            ..Self::bytes_anywhere(b)
+        }
+    }
+
+    fn bytes_anywhere(b: &[u8]) -> Self {
         let mut regex = String::new();
-        s.bytes().for_each(|b| escape_byte(b, &mut regex));
+        b.iter().for_each(|&b| escape_byte(b, &mut regex));
         Self {
             regex,
             caseless: true,
@@ -172,6 +185,70 @@ pub fn required_literal(text: &str, m: &Modifiers) -> Option<String> {
         .filter(|s| s.len() >= 3 && s.bytes().any(|b| b.is_ascii_alphabetic()))
         .max_by_key(|s| s.len())
 }
+
+/// Bytes that every value expression `e` matches contains, ASCII case aside: the longest
+/// run of literal bytes the expression cannot match without, when it has one (at least
+/// [`MIN_REQUIRED`] bytes). Evaluation uses it to look up a long column's values for the
+/// gate leaves only where the bytes occur (`crate::compile::gate_bound`).
+///
+/// The expression is parsed with `regex-syntax` as written, without the case-insensitive
+/// flag, in the mode Hyperscan compiles it in (UTF-8 or bytes). A literal required by
+/// that parse is required, up to ASCII case, by the case-insensitive expression too, for
+/// ASCII values (evaluation takes the bound only on an all-ASCII column). What is
+/// required is found structurally: a literal requires itself, a group and a repetition
+/// of at least one what their body requires, a concatenation what any one of its parts
+/// requires (adjacent literals merged); alternations, classes and anything else require
+/// nothing. An expression `regex-syntax` does not parse (PCRE syntax it lacks) requires
+/// nothing either.
+pub fn required_bytes(e: &Expr) -> Option<Vec<u8>> {
+    use regex_syntax::hir::{Hir, HirKind};
+    fn longest(h: &Hir) -> Option<Vec<u8>> {
+        match h.kind() {
+            HirKind::Literal(l) => Some(l.0.to_vec()),
+            HirKind::Capture(c) => longest(&c.sub),
+            HirKind::Repetition(r) if r.min >= 1 => longest(&r.sub),
+            HirKind::Concat(parts) => {
+                let mut best: Option<Vec<u8>> = None;
+                let mut keep = |cand: Vec<u8>| {
+                    if best.as_ref().is_none_or(|b| cand.len() > b.len()) {
+                        best = Some(cand);
+                    }
+                };
+                let mut run: Vec<u8> = Vec::new();
+                for p in parts {
+                    if let HirKind::Literal(l) = p.kind() {
+                        run.extend_from_slice(&l.0);
+                        continue;
+                    }
+                    if !run.is_empty() {
+                        keep(std::mem::take(&mut run));
+                    }
+                    if let Some(inner) = longest(p) {
+                        keep(inner);
+                    }
+                }
+                if !run.is_empty() {
+                    keep(run);
+                }
+                best
+            }
+            _ => None,
+        }
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(e.utf8)
+        .utf8(e.utf8)
+        .multi_line(e.multiline)
+        .dot_matches_new_line(e.dotall)
+        .build()
+        .parse(&e.regex)
+        .ok()?;
+    longest(&hir).filter(|b| b.len() >= MIN_REQUIRED)
+}
+
+/// Shortest literal [`required_bytes`] names: shorter ones occur in too many values to
+/// spare lookups.
+pub const MIN_REQUIRED: usize = 3;
 
 /// Letters, digits, `_` and space stand for themselves; every other byte is written as
 /// `\xHH`, which is always a literal in Hyperscan's syntax.
@@ -455,6 +532,64 @@ mod tests {
             vec![Piece::Lit(r"C:\Windows".into())]
         );
         assert_eq!(pieces(r"\\\\"), vec![Piece::Lit(r"\\".into())]);
+    }
+
+    #[test]
+    fn required_bytes_of_literals_wildcards_and_regular_expressions() {
+        let m = Modifiers::default();
+        let req = |value: &str, m: &Modifiers| {
+            exprs(value, m, false)
+                .iter()
+                .map(|e| required_bytes(e).map(|b| String::from_utf8_lossy(&b).into_owned()))
+                .collect::<Vec<_>>()
+        };
+        let with = |op: Op| Modifiers {
+            op,
+            ..Modifiers::default()
+        };
+        // A plain literal (bytes mode, lowercased): itself, even with punctuation.
+        assert_eq!(
+            req("Assumed-Role/AWS:", &m),
+            vec![Some("assumed-role/aws:".into())]
+        );
+        // Wildcards: the longest literal piece; too short a piece names nothing.
+        assert_eq!(
+            req("*:assumed-role/*", &m),
+            vec![Some(":assumed-role/".into())]
+        );
+        assert_eq!(req("a*b?c", &m), vec![None]);
+        // Non-ASCII characters in UTF-8 mode are their UTF-8 bytes.
+        assert_eq!(req("*straße*", &m), vec![Some("straße".into())]);
+        // windash: the dashes are alternatives, so the run stops at them.
+        let windash = Modifiers {
+            windash: true,
+            op: Op::Contains,
+            ..Modifiers::default()
+        };
+        assert_eq!(
+            req("-encodedcommand", &windash),
+            vec![Some("encodedcommand".into())]
+        );
+        // Regular expressions: SigmaHQ's IMDS rule, groups, repetitions, alternations.
+        let re = with(Op::Re {
+            i: false,
+            m: false,
+            s: false,
+        });
+        assert_eq!(
+            req(".+:assumed-role/aws:.+", &re),
+            vec![Some(":assumed-role/aws:".into())]
+        );
+        assert_eq!(req("^(abc)+x{2}de$", &re), vec![Some("abc".into())]);
+        assert_eq!(req("(?:abcd)?xyz", &re), vec![Some("xyz".into())]);
+        assert_eq!(req("abc|abd", &re), vec![None]);
+        assert_eq!(req("\\.exe\\z", &re), vec![Some(".exe".into())]);
+        // Case-insensitive inline flags turn letters into classes: nothing required.
+        assert_eq!(req("(?i)abc", &re), vec![None]);
+        // PCRE syntax regex-syntax lacks: nothing required.
+        assert_eq!(req("\\Qa.b\\E", &re), vec![None]);
+        // Empty values require nothing.
+        assert_eq!(req("", &with(Op::Contains)), vec![None]);
     }
 
     #[test]

@@ -1,11 +1,20 @@
-//! A field whose gate leaves are all exact literals is looked up only on the rows whose
-//! value has a length that can equal one (`compile::len_bound`), and its other leaves
-//! lazily. That must change no verdict. Property test: random rules gated on `userAgent`
-//! equalities (ASCII and not, case-insensitive and `cased`) mixed with rules gated on
-//! `eventName` that read `userAgent` otherwise, over events whose user agents are mostly
-//! long (so the bounded path is taken) with some equal to the literals in other cases
-//! or in other Unicode forms, give the same matches with and without the bounds, on
-//! plain and on dictionary-encoded batches.
+//! A field whose gate leaves all have a bound (`compile::gate_bound`) is looked up only on
+//! the rows whose value can satisfy one, and its other leaves lazily. That must change no
+//! verdict.
+//!
+//! - Length bounds (exact literals): random rules gated on `userAgent` equalities (ASCII
+//!   and not, case-insensitive and `cased`) mixed with rules gated on `eventName` that
+//!   read `userAgent` otherwise, over events whose user agents are mostly long (so the
+//!   bounded path is taken) with some equal to the literals in other cases or in other
+//!   Unicode forms.
+//! - Literal bounds (patterns that require a literal): random rules gated on
+//!   `userIdentity.arn` (`re` with and without `i`, `contains` with and without `cased`,
+//!   `endswith`, a regular expression that requires nothing) mixed with rules that read it
+//!   otherwise, over long ARNs, some holding the literals in other cases, in other Unicode
+//!   forms, or split across two consecutive events.
+//!
+//! Either way the matches must be the same with and without the bounds, on plain and on
+//! dictionary-encoded batches.
 
 mod common;
 
@@ -195,6 +204,140 @@ proptest! {
             .iter()
             .enumerate()
             .map(|(i, &(n, a))| event(i, n, a))
+            .collect();
+        same_either_way(&rules.join("---\n"), &events.join("\n"));
+    }
+}
+
+/// Rule shapes on `userIdentity.arn`; all but the last two are gated on it.
+const ARN_RULES: [&str; 8] = [
+    "  sel: {userIdentity.arn|re: '.+:assumed-role/aws:.+'}\n  condition: sel\n",
+    "  sel: {userIdentity.arn|re|i: ':assumed-role/aws:'}\n  condition: sel\n",
+    "  sel: {userIdentity.arn|contains: ':assumed-role/kube:'}\n  condition: sel\n",
+    "  sel: {userIdentity.arn|contains|cased: 'role/AWS:'}\n  condition: sel\n",
+    "  sel: {userIdentity.arn|endswith: '/session-7'}\n  condition: sel\n",
+    "  sel: {userIdentity.arn|re: '.+:assumed-role/aws:.+'}\n  filter: {userIdentity.arn|contains: 'admin'}\n  condition: sel and not filter\n",
+    "  sel: {eventName: GetCallerIdentity, userIdentity.arn|contains: 'ec2'}\n  condition: sel\n",
+    "  sel: {eventName: ListBuckets, userIdentity.arn|re: 'ab|aws:'}\n  condition: sel\n",
+];
+
+/// Role names in the ARNs: most hold no literal; others hold one in either case, with the
+/// Kelvin sign for a `k` (which lowercases to `k`), or only its first or second half.
+const ROLES: [&str; 12] = [
+    "Admin",
+    "ReadOnly",
+    "aws:ec2-instance",
+    "AWS:ec2-instance",
+    "aws:admin",
+    "kube:node",
+    "KUBE:node",
+    "\u{212A}ube:node",
+    "eks-node-group",
+    "aws-reserved-sso",
+    "x/session-7",
+    "y",
+];
+
+fn arn_rule(i: usize, shape: usize) -> String {
+    format!(
+        "title: arn rule {i}\nid: 00000000-0000-4000-8000-{i:012}\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n{}",
+        ARN_RULES[shape % ARN_RULES.len()]
+    )
+}
+
+/// An event whose ARN is that of role `role` (`None`: a role holding no literal), with a
+/// long session name; `split` makes the value start with "role/aws:" and end with
+/// ":assumed-", so that two consecutive such values hold the literal ":assumed-role/aws:"
+/// across them in the column's text (and neither holds it).
+fn arn_event(i: usize, name: usize, role: Option<usize>, split: bool) -> String {
+    let role = match role {
+        Some(r) => ROLES[r % ROLES.len()].to_string(),
+        None => format!("service-role-{i}"),
+    };
+    let arn = if split {
+        format!("role/aws:session-{i}-of-{role}-with-a-long-name:assumed-")
+    } else {
+        format!("arn:aws:sts::123456789012:assumed-role/{role}/session-{i}-with-a-long-name")
+    };
+    format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"{}","eventID":"e{i}","userIdentity":{{"type":"AssumedRole","arn":{}}}}}"#,
+        NAMES[name % NAMES.len()],
+        serde_json::Value::String(arn),
+    )
+}
+
+#[test]
+fn literal_bounds_are_taken_and_decide_like_full_lookups() {
+    let rules = (0..6)
+        .map(|s| arn_rule(s, s))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let plan = plan(&rules, false);
+    let kp = &plan.kinds[vigil_ingest::SourceKind::CloudTrail.index()];
+    assert_eq!(
+        kp.bounds.iter().filter(|b| b.is_some()).count(),
+        1,
+        "the ARN has a bound"
+    );
+    // 40 events, mostly without a literal; e3 and e4 ("aws:" roles), e5 ("AWS:" role),
+    // e6 and e7 ("kube:" in both cases), e8 (the Kelvin sign), e11 ("/session-7" is not
+    // its ending: no match), e20 and e21 (the literal split across them).
+    let events: Vec<String> = (0..40)
+        .map(|i| match i {
+            3 => arn_event(i, 0, Some(2), false),
+            4 => arn_event(i, 0, Some(4), false),
+            5 => arn_event(i, 0, Some(3), false),
+            6 => arn_event(i, 0, Some(5), false),
+            7 => arn_event(i, 0, Some(6), false),
+            8 => arn_event(i, 0, Some(7), false),
+            11 => arn_event(i, 0, Some(10), false),
+            20 | 21 => arn_event(i, 0, None, true),
+            _ => arn_event(i, 0, None, false),
+        })
+        .collect();
+    let matches = same_either_way(&rules, &events.join("\n"));
+    let by_rule = |r: usize| -> Vec<String> {
+        let id = format!("00000000-0000-4000-8000-{r:012}");
+        matches
+            .iter()
+            .filter(|(rule, _)| *rule == id)
+            .map(|(_, e)| e.clone())
+            .collect()
+    };
+    // The case-sensitive expression: only the lowercase "aws:" roles.
+    assert_eq!(by_rule(0), ["e3", "e4"]);
+    // Case-insensitive: "AWS:" too.
+    assert_eq!(by_rule(1), ["e3", "e4", "e5"]);
+    // Sigma's case-insensitive contains: both cases, and the Kelvin sign lowercased.
+    assert_eq!(by_rule(2), ["e6", "e7", "e8"]);
+    assert_eq!(by_rule(3), ["e5"]);
+    assert!(by_rule(4).is_empty());
+    // "aws:admin" is filtered out.
+    assert_eq!(by_rule(5), ["e3"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn literal_bounds_change_no_verdict(
+        shapes in proptest::collection::vec(0..ARN_RULES.len(), 1..6),
+        events in proptest::collection::vec(
+            (0..3usize, prop_oneof![8 => Just(None), 1 => (0..ROLES.len()).prop_map(Some)], 0..16u8),
+            4..64),
+    ) {
+        // Two rules on eventName alone, so that rules reading both fields are gated on
+        // eventName, as with SigmaHQ's rules.
+        let rules: Vec<String> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| arn_rule(i, s))
+            .chain([rule(90, 4, 0, false, 1, 0), rule(91, 4, 0, false, 2, 0)])
+            .collect();
+        let events: Vec<String> = events
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, role, split))| arn_event(i, n, role, split == 0))
             .collect();
         same_either_way(&rules.join("---\n"), &events.join("\n"));
     }

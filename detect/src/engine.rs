@@ -136,14 +136,15 @@ impl Detector {
             self.max_seen = self.max_seen.max(h.time_us);
             let info = &plan.rules[h.rule];
             let event_id = h.event_id.to_string();
-            for f in &h.feeds {
+            let extra = h.extra.map(|e| *e).unwrap_or_default();
+            for f in extra.feeds {
                 self.correlator.push(
                     &plan,
                     f.corr,
                     f.input,
                     h.time_us,
-                    f.group.clone(),
-                    f.values.clone(),
+                    f.group,
+                    f.values,
                     vec![event_id.clone()],
                 );
             }
@@ -158,7 +159,7 @@ impl Detector {
                 match &info.meta.options.suppress {
                     Some(s) => out.extend(self.suppressor.offer(
                         finding,
-                        h.suppress_key.clone(),
+                        extra.suppress_key,
                         s.window_secs,
                     )),
                     None => out.push(finding),

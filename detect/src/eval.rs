@@ -171,9 +171,10 @@ impl Evaluator {
                             lazy.push((fi, s, Settle::All));
                             continue;
                         }
-                        // A field whose gate leaves are exact literals: they are decided
-                        // on every row by looking up only the values whose length fits
-                        // (none holds elsewhere), and its other leaves are read lazily.
+                        // A field whose gate leaves are bounded (exact literals, or
+                        // patterns that require a literal): they are decided on every row
+                        // by looking up only the values that fit (none holds elsewhere),
+                        // and its other leaves are read lazily.
                         let fits = match kp.bounds[fi].as_ref() {
                             Some(bound) => rows_that_fit(bound, s, rows, self.scratch.as_ref())?,
                             None => None,
@@ -903,8 +904,8 @@ const SHORT_VALUE: usize = 32;
 /// ([`SHORT_VALUE`]), when more than a quarter of the rows fit (the field is then cheaper
 /// read once on every row than read on those rows for its gate leaves and again for its
 /// other leaves), for a dictionary of fewer values than a quarter of the rows, whose
-/// values are each decided once anyway, and for literals on a column that is not all
-/// ASCII or is a dictionary.
+/// values are each decided once anyway, for literals on a dictionary, and for
+/// case-insensitive literals on a column that is not all ASCII.
 fn rows_that_fit(
     bound: &GateBound,
     col: StrColumn<'_>,

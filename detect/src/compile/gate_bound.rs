@@ -19,11 +19,13 @@
 //! `len` bytes lowercases to at least `len / 4` bytes: it can equal a case-insensitive
 //! literal of `n` bytes only if `len <= 4 * n`.
 //!
-//! Why a literal bound is sound: every value the pattern matches contains the literal,
-//! ASCII case aside ([`super::pattern::required_bytes`]), for ASCII values; evaluation
-//! takes literal bounds only on a column whose text is all ASCII, and finds the values
-//! that contain one by a single caseless Hyperscan scan of the column's text, where a
-//! match that spans two values only adds a value to look up.
+//! Why a literal bound is sound: every value a pattern matches contains its literal
+//! ([`super::pattern::required_bytes`]), exactly for a case-sensitive pattern (which is
+//! matched against the value as it is, ASCII or not), and up to ASCII case for a
+//! case-insensitive one on an ASCII value; evaluation takes case-insensitive literals only
+//! on a column whose text is all ASCII. The values that contain a literal are found by
+//! one pass over the column's text, where a match that spans two values only adds a
+//! value to look up.
 
 use hyperscan::BlockMode;
 use hyperscan::prelude::*;
@@ -43,9 +45,9 @@ pub struct GateBound {
 
 /// Texts some value must contain, found in a column's text: by `memchr`'s substring
 /// search when every text is case-sensitive and there are few of them (a regular
-/// expression's literal, as in SigmaHQ's IMDS rule; several times faster than a
-/// Hyperscan scan of the same text), otherwise by one caseless Hyperscan database of
-/// them all.
+/// expression's literal, as in SigmaHQ's IMDS rule: detection at 5,000 rules gained
+/// 14–17% this way, 9–10% with a Hyperscan scan of the same text), otherwise by one
+/// caseless Hyperscan database of them all.
 pub enum Literals {
     /// Case-sensitive texts, each searched for on its own.
     Exact(Vec<memchr::memmem::Finder<'static>>),

@@ -600,7 +600,6 @@ impl Evaluator {
         for r in mask.iter() {
             used[entry(r)] = true;
         }
-        let db = kp.fields[fi].db.as_ref();
         let plain = plain_positions(kp, leaves);
         // Per used entry: the slots (positions in `leaves`) of the leaves its value
         // holds, copied out of the cache (which may be cleared by a later lookup).
@@ -611,28 +610,9 @@ impl Evaluator {
             if !used[e] {
                 continue;
             }
-            let item;
-            let items: &[Item<'_>] = if e < n {
-                let text = values.value(e);
-                if let Some(db) = db {
-                    let (cache, scratch) = self.cache_and_scratch(kind, fi);
-                    let (a, b) = lookup(cache, scratch, db, text)?;
-                    holds.extend(
-                        cache.hits[a as usize..b as usize]
-                            .iter()
-                            .map(|&l| kp.slots[l as usize]),
-                    );
-                }
-                item = [Item::Str(Cow::Borrowed(text))];
-                &item
-            } else {
-                &[]
-            };
-            for &i in &plain {
-                if plain_test(&kp.leaves[leaves[i] as usize].kind, items, None) {
-                    holds.push(i as u32);
-                }
-            }
+            let text = (e < n).then(|| values.value(e));
+            let item = text.map(|t| Item::Str(Cow::Borrowed(t)));
+            self.value_leaves(kp, kind, fi, text, item.as_slice(), &plain, &mut holds)?;
         }
         starts[n + 1] = holds.len() as u32;
         for r in mask.iter() {
@@ -811,10 +791,42 @@ impl Evaluator {
         Ok(())
     }
 
-    /// Pushes to `holds` the positions (in field `fi`'s leaves) of the leaves integer
-    /// value `v` (`None`: absent or null) satisfies: string patterns on its decimal text
-    /// through the field's database, the `plain` leaves ([`plain_positions`]) tested on
-    /// it.
+    /// Pushes to `holds` the positions (in field `fi`'s leaves) of the leaves one value
+    /// satisfies: the string patterns on its text (`None`: absent or null) through the
+    /// field's database and value cache, and the `plain` leaves ([`plain_positions`])
+    /// tested on its `items`. Values decided once each (dictionary entries, the first
+    /// distinct integers of a batch) go through here.
+    #[allow(clippy::too_many_arguments)]
+    fn value_leaves(
+        &mut self,
+        kp: &KindPlan,
+        kind: SourceKind,
+        fi: usize,
+        text: Option<&str>,
+        items: &[Item<'_>],
+        plain: &[usize],
+        holds: &mut Vec<u32>,
+    ) -> Result<()> {
+        let leaves = &kp.field_leaves[fi];
+        if let (Some(db), Some(text)) = (kp.fields[fi].db.as_ref(), text) {
+            let (cache, scratch) = self.cache_and_scratch(kind, fi);
+            let (a, b) = lookup(cache, scratch, db, text)?;
+            holds.extend(
+                cache.hits[a as usize..b as usize]
+                    .iter()
+                    .map(|&l| kp.slots[l as usize]),
+            );
+        }
+        for &p in plain {
+            if plain_test(&kp.leaves[leaves[p] as usize].kind, items, None) {
+                holds.push(p as u32);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::value_leaves`] of integer value `v` (`None`: absent or null), whose text
+    /// is its decimal digits.
     fn int_leaves(
         &mut self,
         kp: &KindPlan,
@@ -824,24 +836,10 @@ impl Evaluator {
         plain: &[usize],
         holds: &mut Vec<u32>,
     ) -> Result<()> {
-        let leaves = &kp.field_leaves[fi];
-        if let (Some(db), Some(v)) = (kp.fields[fi].db.as_ref(), v) {
-            let (cache, scratch) = self.cache_and_scratch(kind, fi);
-            let mut digits = itoa::Buffer::new();
-            let (a, b) = lookup(cache, scratch, db, digits.format(v))?;
-            holds.extend(
-                cache.hits[a as usize..b as usize]
-                    .iter()
-                    .map(|&l| kp.slots[l as usize]),
-            );
-        }
+        let mut digits = itoa::Buffer::new();
+        let text = v.map(|v| digits.format(v));
         let item = v.map(Item::Int);
-        for &p in plain {
-            if plain_test(&kp.leaves[leaves[p] as usize].kind, item.as_slice(), None) {
-                holds.push(p as u32);
-            }
-        }
-        Ok(())
+        self.value_leaves(kp, kind, fi, text, item.as_slice(), plain, holds)
     }
 
     fn plain_leaf(
@@ -931,12 +929,18 @@ fn rows_that_fit(
     if text.len() <= SHORT_VALUE * values.len() {
         return Ok(None);
     }
+    let caseless = matches!(bound.literals, Some(Literals::Caseless(_)));
+    // Read once, for the two uses below.
+    let ascii = (!bound.lengths.is_empty() || caseless) && text.is_ascii();
+    // Case-insensitive literals are sound only on ASCII text (`compile::gate_bound`).
+    if caseless && !ascii {
+        return Ok(None);
+    }
     let mut fits = Bitmap::zeros(rows);
     let mut n = 0;
     if !bound.lengths.is_empty() {
         // A column whose text is all ASCII (nearly always) is bounded by the values'
         // lengths alone, without reading each value's bytes again.
-        let ascii = text.is_ascii();
         for r in 0..rows {
             if col.value(r).is_some_and(|v| {
                 if ascii {
@@ -952,10 +956,6 @@ fn rows_that_fit(
                 }
             }
         }
-    }
-    // Case-insensitive literals are sound only on ASCII text (`compile::gate_bound`).
-    if matches!(bound.literals, Some(Literals::Caseless(_))) && !text.is_ascii() {
-        return Ok(None);
     }
     if let Some(lits) = &bound.literals {
         // Every occurrence of every literal marks the value holding its last byte (one
@@ -1061,7 +1061,8 @@ fn scan_and_remember(
     db.all
         .scan(text, scratch, |id, _, to, _| {
             let id = id as usize;
-            if (ascii || !db.is_caseless[id]) && db.checks[id].accepts(to as usize, len) {
+            let e = &db.exprs[id];
+            if (ascii || !e.scans_lowercased()) && e.check.accepts(to as usize, len) {
                 ids.extend_from_slice(&db.leaves_of[id]);
             }
             Matching::Continue
@@ -1072,7 +1073,7 @@ fn scan_and_remember(
         let len = lower.len();
         c.scan(lower.as_str(), scratch, |id, _, to, _| {
             let all_id = db.caseless_ids[id as usize] as usize;
-            if db.checks[all_id].accepts(to as usize, len) {
+            if db.exprs[all_id].check.accepts(to as usize, len) {
                 ids.extend_from_slice(&db.leaves_of[all_id]);
             }
             Matching::Continue

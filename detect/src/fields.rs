@@ -226,6 +226,43 @@ impl<'a> Values<'a> {
     pub fn rows(&self) -> usize {
         self.offsets.len() - 1
     }
+
+    /// No rows yet: rows are read in increasing order, each after [`Self::start_row`],
+    /// and [`Self::finish`] ends the rest.
+    fn building(capacity: usize) -> Self {
+        let mut offsets = Vec::with_capacity(capacity + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            items: Vec::new(),
+        }
+    }
+
+    /// Starts row `r` (greater than any row started before): the rows in between are
+    /// left absent, filled in one run rather than visited one by one.
+    fn start_row(&mut self, r: usize) {
+        let at = self.items.len() as u32;
+        self.offsets.resize(r + 1, at);
+    }
+
+    /// Ends the last row started and leaves the rest, up to `rows`, absent.
+    fn finish(&mut self, rows: usize) {
+        let at = self.items.len() as u32;
+        self.offsets.resize(rows + 1, at);
+    }
+}
+
+/// The rows to read of `rows`: those set in `only` (every row when `None`), in order.
+fn rows_to_read(
+    only: Option<&crate::bitmap::Bitmap>,
+    rows: usize,
+) -> impl Iterator<Item = usize> + '_ {
+    let every = only.is_none().then_some(0..rows);
+    let some = only.map(|b| b.iter().take_while(move |&r| r < rows));
+    every
+        .into_iter()
+        .flatten()
+        .chain(some.into_iter().flatten())
 }
 
 /// The column at `path` of `batch`, with the validity of every enclosing struct folded
@@ -263,85 +300,66 @@ pub fn typed_values_on<'a>(
     only: Option<&crate::bitmap::Bitmap>,
 ) -> Values<'a> {
     let rows = arr.len();
-    let mut v = Values {
-        offsets: Vec::with_capacity(rows + 1),
-        items: Vec::with_capacity(only.map_or(rows, |b| b.count())),
-    };
-    v.offsets.push(0);
-    let push_row = |v: &mut Values<'a>| v.offsets.push(v.items.len() as u32);
-    let wanted = |r: usize| only.is_none_or(|b| b.get(r));
+    let mut v = Values::building(rows);
+    v.items.reserve(only.map_or(rows, |b| b.count()));
+    let read = rows_to_read(only, rows);
     match ty {
         ColType::Utf8 => {
-            let s = StrColumn::of(arr);
-            for r in 0..rows {
-                if let Some(text) = s.filter(|_| wanted(r)).and_then(|s| s.value(r)) {
-                    v.items.push(Item::Str(Cow::Borrowed(text)));
+            if let Some(s) = StrColumn::of(arr) {
+                for r in read {
+                    v.start_row(r);
+                    if let Some(text) = s.value(r) {
+                        v.items.push(Item::Str(Cow::Borrowed(text)));
+                    }
                 }
-                push_row(&mut v);
             }
         }
         ColType::Bool => {
-            let a = arr.as_any().downcast_ref::<BooleanArray>();
-            for r in 0..rows {
-                if let Some(a) = a
-                    && wanted(r)
-                    && a.is_valid(r)
-                {
+            if let Some(a) = arr.as_any().downcast_ref::<BooleanArray>() {
+                for r in read.filter(|&r| a.is_valid(r)) {
+                    v.start_row(r);
                     v.items.push(Item::Bool(a.value(r)));
                 }
-                push_row(&mut v);
             }
         }
         ColType::Int => {
             let a32 = arr.as_any().downcast_ref::<Int32Array>();
             let a64 = arr.as_any().downcast_ref::<Int64Array>();
-            for r in 0..rows {
-                if wanted(r) {
-                    if let Some(a) = a32
-                        && a.is_valid(r)
-                    {
-                        v.items.push(Item::Int(i64::from(a.value(r))));
-                    } else if let Some(a) = a64
-                        && a.is_valid(r)
-                    {
-                        v.items.push(Item::Int(a.value(r)));
-                    }
+            for r in read {
+                let value = match (a32, a64) {
+                    (Some(a), _) if a.is_valid(r) => Some(i64::from(a.value(r))),
+                    (_, Some(a)) if a.is_valid(r) => Some(a.value(r)),
+                    _ => None,
+                };
+                if let Some(i) = value {
+                    v.start_row(r);
+                    v.items.push(Item::Int(i));
                 }
-                push_row(&mut v);
             }
         }
         ColType::Seconds => {
-            let a = arr.as_any().downcast_ref::<TimestampMicrosecondArray>();
-            for r in 0..rows {
-                if let Some(a) = a
-                    && wanted(r)
-                    && a.is_valid(r)
-                {
+            if let Some(a) = arr.as_any().downcast_ref::<TimestampMicrosecondArray>() {
+                for r in read.filter(|&r| a.is_valid(r)) {
+                    v.start_row(r);
                     v.items.push(Item::Int(a.value(r).div_euclid(1_000_000)));
                 }
-                push_row(&mut v);
             }
         }
         ColType::ListUtf8 => {
-            let a = arr.as_any().downcast_ref::<ListArray>();
-            for r in 0..rows {
-                if let Some(a) = a
-                    && wanted(r)
-                    && a.is_valid(r)
-                {
+            if let Some(a) = arr.as_any().downcast_ref::<ListArray>() {
+                for r in read.filter(|&r| a.is_valid(r)) {
+                    v.start_row(r);
                     let inner = a.value(r);
                     if let Some(s) = inner.as_any().downcast_ref::<StringArray>() {
-                        for i in 0..s.len() {
-                            if s.is_valid(i) {
-                                v.items.push(Item::Str(Cow::Owned(s.value(i).to_string())));
-                            }
+                        for i in (0..s.len()).filter(|&i| s.is_valid(i)) {
+                            v.items.push(Item::Str(Cow::Owned(s.value(i).to_string())));
                         }
                     }
                 }
-                push_row(&mut v);
             }
         }
     }
+    v.finish(rows);
     v
 }
 
@@ -355,26 +373,13 @@ pub fn extract_raw(
     targets: &[Option<&str>],
 ) -> Vec<Values<'static>> {
     let n = raw.len();
-    let mut out: Vec<Values<'static>> = targets
-        .iter()
-        .map(|_| Values {
-            offsets: Vec::with_capacity(n + 1),
-            items: Vec::new(),
-        })
-        .collect();
-    for o in &mut out {
-        o.offsets.push(0);
-    }
+    let mut out: Vec<Values<'static>> = targets.iter().map(|_| Values::building(n)).collect();
     let mut scratch: Vec<u8> = Vec::new();
     let mut buffers = simd_json::Buffers::default();
     // Only the rows asked for are visited (a few per batch, where thousands of rows and
-    // dozens of paths made a per-row, per-path loop a twentieth of detection): the
-    // offsets of the rows in between are filled in runs.
-    for r in rows.iter().take_while(|&r| r < n) {
-        for o in &mut out {
-            let at = o.items.len() as u32;
-            o.offsets.resize(r + 1, at);
-        }
+    // dozens of paths made a per-row, per-path loop a twentieth of detection).
+    for r in rows_to_read(Some(rows), n) {
+        out.iter_mut().for_each(|o| o.start_row(r));
         if raw.is_valid(r) {
             let text = raw.value(r);
             scratch.clear();
@@ -399,10 +404,7 @@ pub fn extract_raw(
             }
         }
     }
-    for o in &mut out {
-        let at = o.items.len() as u32;
-        o.offsets.resize(n + 1, at);
-    }
+    out.iter_mut().for_each(|o| o.finish(n));
     out
 }
 

@@ -72,10 +72,10 @@ impl GateBound {
             if !leaves.iter().any(|&l| is_gate[l as usize]) {
                 continue;
             }
-            if let Check::Exact(n) = db.checks[id] {
-                lengths.add(n, db.is_caseless[id]);
+            let expr = &db.exprs[id];
+            if let Check::Exact(n) = expr.check {
+                lengths.add(n, expr.scans_lowercased());
             } else {
-                let expr = &db.exprs[id];
                 let Some(text) = required_bytes(expr) else {
                     return Ok(None);
                 };

@@ -181,13 +181,10 @@ pub struct FieldDb {
     pub caseless: Option<BlockDatabase>,
     /// Pattern id in `all` -> leaves.
     pub leaves_of: Vec<Vec<u32>>,
-    /// Pattern id in `all` -> whether it is case-insensitive.
-    pub is_caseless: Vec<bool>,
     /// Pattern id in `caseless` -> pattern id in `all`.
     pub caseless_ids: Vec<u32>,
-    /// Pattern id in `all` -> how a match is confirmed.
-    pub checks: Vec<pattern::Check>,
-    /// Pattern id in `all` -> the expression.
+    /// Pattern id in `all` -> the expression (how a match is confirmed,
+    /// [`Expr::check`]; whether it is matched lowercased, [`Expr::scans_lowercased`]).
     pub exprs: Vec<Expr>,
 }
 
@@ -850,14 +847,12 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                 None
             } else {
                 let mut leaves_of: Vec<Vec<u32>> = Vec::new();
-                let mut is_caseless = Vec::new();
                 let mut uniq: Vec<&Expr> = Vec::new();
                 let mut index: HashMap<&Expr, usize> = HashMap::new();
                 for (e, leaf) in list {
                     let id = *index.entry(e).or_insert_with(|| {
                         uniq.push(e);
                         leaves_of.push(Vec::new());
-                        is_caseless.push(e.caseless && !e.user_regex);
                         uniq.len() - 1
                     });
                     if !leaves_of[id].contains(leaf) {
@@ -868,7 +863,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                     uniq.iter().enumerate().map(|(i, e)| (i, *e)).collect();
                 let caseless_list: Vec<(usize, &Expr)> = all
                     .iter()
-                    .filter(|(i, _)| is_caseless[*i])
+                    .filter(|(_, e)| e.scans_lowercased())
                     .cloned()
                     .collect();
                 let caseless_ids: Vec<u32> = caseless_list.iter().map(|(i, _)| *i as u32).collect();
@@ -877,9 +872,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                     .enumerate()
                     .map(|(j, (_, e))| (j, *e))
                     .collect();
-                let checks = uniq.iter().map(|e| e.check).collect();
                 Some(FieldDb {
-                    checks,
                     exprs: uniq.iter().map(|e| (*e).clone()).collect(),
                     all: build_db(&all)?,
                     caseless: if caseless_db.is_empty() {
@@ -888,7 +881,6 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
                         Some(build_db(&caseless_db)?)
                     },
                     leaves_of,
-                    is_caseless,
                     caseless_ids,
                 })
             };

@@ -74,6 +74,13 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// Whether the expression is matched against a non-ASCII value lowercased (a Sigma
+    /// value compared case-insensitively: Hyperscan folds ASCII case only). A `re|i`
+    /// expression is compiled caseless but matched against the value as it is.
+    pub fn scans_lowercased(&self) -> bool {
+        self.caseless && !self.user_regex
+    }
+
     /// ASCII text `s` anywhere, ASCII case ignored (the prefilter's texts).
     pub fn literal_anywhere(s: &str) -> Self {
         Self::bytes_anywhere(s.as_bytes())
@@ -194,7 +201,8 @@ pub fn required_literal(text: &str, m: &Modifiers) -> Option<String> {
 /// The expression is parsed with `regex-syntax` as written, without the case-insensitive
 /// flag, in the mode Hyperscan compiles it in (UTF-8 or bytes). A literal required by
 /// that parse is required, up to ASCII case, by the case-insensitive expression too, for
-/// ASCII values (evaluation takes the bound only on an all-ASCII column). What is
+/// ASCII values (evaluation takes case-insensitive literals only on an all-ASCII
+/// column). What is
 /// required is found structurally: a literal requires itself, a group and a repetition
 /// of at least one what their body requires, a concatenation what any one of its parts
 /// requires (adjacent literals merged); alternations, classes and anything else require

@@ -23,10 +23,12 @@ for path in pathlib.Path('.').glob('*/**/*.rs'):
             depth += {'{': 1, '}': -1}.get(text[i], 0)
             i += 1
         names.update(re.findall(r'fn\s+(\w+)\s*\(', text[m.end():i]))
-print(' | '.join(f'test(={n})' for n in sorted(names)))
+# Unit tests are named with their module path (`vpcflow::tests::name`).
+print(' | '.join(f'test(/(^|::){n}$/)' for n in sorted(names)))
 PY
 )"
 [ -n "$filter" ] || { echo "explore-properties: no property tests found" >&2; exit 1; }
+echo "explore-properties: $(grep -o 'test(' <<<"$filter" | wc -l) property tests" >&2
 cargo nextest run --workspace --no-run >&2
 failed=()
 for seed in $(seq "$first" $((first + count - 1))); do

@@ -272,16 +272,14 @@ impl FlowFormat {
                 .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
                 && t.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         };
-        let (mut known, mut unknown) = (0usize, 0usize);
-        for t in line.split_ascii_whitespace() {
-            if !is_name(t) {
-                return None;
-            }
-            match field_index(t) {
-                Some(_) => known += 1,
-                None => unknown += 1,
-            }
+        // Names are checked first, as before: a data line stops at its first value, with
+        // no field lookup.
+        let tokens = line.split_ascii_whitespace();
+        if !tokens.clone().all(is_name) {
+            return None;
         }
+        let known = tokens.clone().filter(|t| field_index(t).is_some()).count();
+        let unknown = tokens.count() - known;
         if known < 2 || known <= unknown {
             return None;
         }

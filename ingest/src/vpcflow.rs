@@ -223,10 +223,16 @@ impl Step {
     }
 }
 
+/// A format given in full (the default one, `--vpcflow-format`) needs one documented
+/// field; [`FlowFormat::parse`] then rejects any unknown one with its name.
+fn any_known(known: usize, _unknown: usize) -> bool {
+    known > 0
+}
+
 impl FlowFormat {
     /// The default version 2 format.
     pub fn default_v2() -> Self {
-        match Self::parse_fields(DEFAULT_FORMAT, "the default v2 format".into()) {
+        match Self::parse_fields(DEFAULT_FORMAT, "the default v2 format".into(), any_known) {
             Some(Ok(f)) => f,
             _ => unreachable!("the default format is valid"),
         }
@@ -236,7 +242,7 @@ impl FlowFormat {
     /// AWS API's `LogFormat` is accepted too).
     pub fn parse(spec: &str) -> Result<Self> {
         let cleaned = spec.replace("${", "").replace('}', "");
-        let fmt = Self::parse_fields(&cleaned, "--vpcflow-format".into())
+        let fmt = Self::parse_fields(&cleaned, "--vpcflow-format".into(), any_known)
             .ok_or_else(|| IngestError::FlowFormat {
                 format: spec.into(),
                 reason: "it names no documented flow log field".into(),
@@ -272,21 +278,23 @@ impl FlowFormat {
                 .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
                 && t.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         };
-        // Names are checked first, as before: a data line stops at its first value, with
-        // no field lookup.
-        let tokens = line.split_ascii_whitespace();
-        if !tokens.clone().all(is_name) {
+        // Names are checked first: a data line stops at its first value, with no field
+        // lookup.
+        if !line.split_ascii_whitespace().all(is_name) {
             return None;
         }
-        let known = tokens.clone().filter(|t| field_index(t).is_some()).count();
-        let unknown = tokens.count() - known;
-        if known < 2 || known <= unknown {
-            return None;
-        }
-        Self::parse_fields(line, format!("the header at line {line_no}"))
+        let mostly_known = |known: usize, unknown: usize| known >= 2 && known > unknown;
+        Self::parse_fields(line, format!("the header at line {line_no}"), mostly_known)
     }
 
-    fn parse_fields(spec: &str, origin: String) -> Option<std::result::Result<Self, String>> {
+    /// The format `spec` names, if `enough(documented, unknown)` holds for the counts of
+    /// its documented and unknown field names; `Some(Err(reason))` if it names a field
+    /// twice.
+    fn parse_fields(
+        spec: &str,
+        origin: String,
+        enough: impl Fn(usize, usize) -> bool,
+    ) -> Option<std::result::Result<Self, String>> {
         let slots: Vec<Slot> = spec
             .split_ascii_whitespace()
             .map(|t| match field_index(t) {
@@ -294,7 +302,8 @@ impl FlowFormat {
                 None => Slot::Unknown(t.to_string()),
             })
             .collect();
-        if !slots.iter().any(|s| matches!(s, Slot::Known(_))) {
+        let known = slots.iter().filter(|s| matches!(s, Slot::Known(_))).count();
+        if !enough(known, slots.len() - known) {
             return None;
         }
         for (i, s) in slots.iter().enumerate() {

@@ -318,6 +318,43 @@ fn passes(
     Ok((super::median(&mut times), matches))
 }
 
+/// A decoder sink that detects each batch as the decoder flushes it, then drops it (as
+/// the pipeline runs: memory stays bounded), counting matches and the seconds spent in
+/// detection alone.
+struct Detecting<'p> {
+    plan: &'p vigil_detect::compile::Compiled,
+    ev: vigil_detect::eval::Evaluator,
+    matches: usize,
+    secs: f64,
+}
+
+impl<'p> Detecting<'p> {
+    fn new(plan: &'p vigil_detect::compile::Compiled, ev: vigil_detect::eval::Evaluator) -> Self {
+        Self {
+            plan,
+            ev,
+            matches: 0,
+            secs: 0.0,
+        }
+    }
+}
+
+impl Sink for Detecting<'_> {
+    fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
+        for b in &f.batches {
+            let t = Instant::now();
+            self.matches += detect_batch(self.plan, &mut self.ev, b)
+                .map_err(|e| vigil_ingest::IngestError::Sink(e.to_string()))?
+                .len();
+            self.secs += t.elapsed().as_secs_f64();
+        }
+        Ok(())
+    }
+    fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
+        Ok(())
+    }
+}
+
 /// End to end, one thread: bytes -> matches. Vigil decodes to Arrow and detects; rsigma
 /// parses each line with serde_json and evaluates.
 fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
@@ -328,29 +365,7 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
     let plan = engine.plan().clone();
     // As the pipeline runs: each batch is detected when the decoder flushes it, then
     // dropped (memory stays bounded).
-    struct Detecting<'p> {
-        plan: &'p vigil_detect::compile::Compiled,
-        ev: vigil_detect::eval::Evaluator,
-        matches: usize,
-    }
-    impl Sink for Detecting<'_> {
-        fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
-            for b in &f.batches {
-                self.matches += detect_batch(self.plan, &mut self.ev, b)
-                    .map_err(|e| vigil_ingest::IngestError::Sink(e.to_string()))?
-                    .len();
-            }
-            Ok(())
-        }
-        fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
-            Ok(())
-        }
-    }
-    let mut sink = Detecting {
-        plan: &plan,
-        ev: engine.evaluator()?,
-        matches: 0,
-    };
+    let mut sink = Detecting::new(&plan, engine.evaluator()?);
     let t = Instant::now();
     vigil_ingest::decode_bytes(&d.ndjson, "bench", &DecoderConfig::default(), &mut sink)?;
     let v = t.elapsed().as_secs_f64();
@@ -386,34 +401,8 @@ fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
         EngineOptions::default(),
     )?;
     let plan = engine.plan().clone();
-    struct Timed<'p> {
-        plan: &'p vigil_detect::compile::Compiled,
-        ev: vigil_detect::eval::Evaluator,
-        matches: usize,
-        secs: f64,
-    }
-    impl Sink for Timed<'_> {
-        fn flush(&mut self, f: Flush) -> vigil_ingest::Result<()> {
-            for b in &f.batches {
-                let t = Instant::now();
-                self.matches += detect_batch(self.plan, &mut self.ev, b)
-                    .map_err(|e| vigil_ingest::IngestError::Sink(e.to_string()))?
-                    .len();
-                self.secs += t.elapsed().as_secs_f64();
-            }
-            Ok(())
-        }
-        fn dead_letter(&mut self, _: DeadLetter) -> vigil_ingest::Result<()> {
-            Ok(())
-        }
-    }
     let cfg = DecoderConfig::default();
-    let mut sink = Timed {
-        plan: &plan,
-        ev: engine.evaluator()?,
-        matches: 0,
-        secs: 0.0,
-    };
+    let mut sink = Detecting::new(&plan, engine.evaluator()?);
     vigil_ingest::decode_bytes(&d.ndjson, "bench", &cfg, &mut sink)?;
     let mut times = Vec::new();
     let mut vm = 0;

@@ -200,12 +200,37 @@ fn vigil_only() -> bool {
     std::env::var_os("VIGIL_BENCH_VIGIL_ONLY").is_some()
 }
 
-fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
-    let t = Instant::now();
-    let engine = Engine::from_rules(
+/// Vigil's engine for `rules_text` (YAML documents), with default options.
+fn vigil_engine(rules_text: &str) -> Result<Engine> {
+    Ok(Engine::from_rules(
         load_str(rules_text, std::path::Path::new("bench.yml")),
         EngineOptions::default(),
-    )?;
+    )?)
+}
+
+/// rsigma's engine for `rules_text`; an error if rsigma rejects or cannot compile a rule.
+fn rsigma_engine(rules_text: &str) -> Result<rsigma_eval::Engine> {
+    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
+    if !coll.errors.is_empty() {
+        bail!(
+            "rsigma rejected rules: {:?}",
+            coll.errors.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let mut rs = rsigma_eval::Engine::new();
+    let errs = rs.add_rules(&coll.rules);
+    if !errs.is_empty() {
+        bail!(
+            "rsigma failed to compile rules: {:?}",
+            errs.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    Ok(rs)
+}
+
+fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
+    let t = Instant::now();
+    let engine = vigil_engine(rules_text)?;
     let compile_s = t.elapsed().as_secs_f64();
     if !engine.report().rejected.is_empty() {
         bail!(
@@ -258,21 +283,7 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     }
     // rsigma: the same rules and events (pre-parsed JSON), as many events as the budget
     // allows.
-    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
-    if !coll.errors.is_empty() {
-        bail!(
-            "rsigma rejected rules: {:?}",
-            coll.errors.iter().take(3).collect::<Vec<_>>()
-        );
-    }
-    let mut rs = rsigma_eval::Engine::new();
-    let errs = rs.add_rules(&coll.rules);
-    if !errs.is_empty() {
-        bail!(
-            "rsigma failed to compile rules: {:?}",
-            errs.iter().take(3).collect::<Vec<_>>()
-        );
-    }
+    let rs = rsigma_engine(rules_text)?;
     let t = Instant::now();
     let mut rm = 0;
     let mut done = 0;
@@ -358,10 +369,7 @@ impl Sink for Detecting<'_> {
 /// End to end, one thread: bytes -> matches. Vigil decodes to Arrow and detects; rsigma
 /// parses each line with serde_json and evaluates.
 fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
-    let engine = Engine::from_rules(
-        load_str(rules_text, std::path::Path::new("bench.yml")),
-        EngineOptions::default(),
-    )?;
+    let engine = vigil_engine(rules_text)?;
     let plan = engine.plan().clone();
     // As the pipeline runs: each batch is detected when the decoder flushes it, then
     // dropped (memory stays bounded).
@@ -370,9 +378,7 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
     vigil_ingest::decode_bytes(&d.ndjson, "bench", &DecoderConfig::default(), &mut sink)?;
     let v = t.elapsed().as_secs_f64();
     let vm = sink.matches;
-    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
-    let mut rs = rsigma_eval::Engine::new();
-    rs.add_rules(&coll.rules);
+    let rs = rsigma_engine(rules_text)?;
     let t = Instant::now();
     let mut rm = 0;
     for line in d.ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
@@ -396,10 +402,7 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
 /// median of three timed passes. rsigma gets the same budget as above. Returns Vigil's
 /// and rsigma's events/s.
 fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
-    let engine = Engine::from_rules(
-        load_str(rules_text, std::path::Path::new("bench.yml")),
-        EngineOptions::default(),
-    )?;
+    let engine = vigil_engine(rules_text)?;
     let plan = engine.plan().clone();
     let cfg = DecoderConfig::default();
     let mut sink = Detecting::new(&plan, engine.evaluator()?);
@@ -417,9 +420,7 @@ fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
     if vigil_only() {
         return Ok((d.json.len() as f64 / v, f64::NAN));
     }
-    let coll = rsigma_parser::parse_sigma_yaml(rules_text)?;
-    let mut rs = rsigma_eval::Engine::new();
-    rs.add_rules(&coll.rules);
+    let rs = rsigma_engine(rules_text)?;
     let lines: Vec<&[u8]> = d
         .ndjson
         .split(|b| *b == b'\n')
@@ -559,17 +560,20 @@ pub fn run(
     eprintln!("{} events ({} batches)", d.json.len(), d.batches.len());
     let mut base = sigma_rules(&sigma.join("cloud/aws/cloudtrail"))?;
     base.extend(sigma_rules(&sigma.join("application/kubernetes"))?);
-    let all = base.join("---\n");
+    // The rule sets, each made once for both tables: SigmaHQ's, then the variants.
+    let mut sets = vec![(
+        "SigmaHQ CloudTrail + Kubernetes".to_string(),
+        base.join("---\n"),
+    )];
+    for &n in scale {
+        sets.push((format!("{n} (variants)"), variants(&base, n)?));
+    }
     println!(
         "| rules | Vigil compile | Vigil events/s | rsigma events/s | Vigil / rsigma | matches (Vigil / rsigma) | Vigil on stored batches events/s | stored / rsigma |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    let m = measure(&all, &d, budget)?;
-    print_row("SigmaHQ CloudTrail + Kubernetes", &m);
-    for &n in scale {
-        let text = variants(&base, n)?;
-        let m = measure(&text, &d, budget)?;
-        print_row(&format!("{n} (variants)"), &m);
+    for (label, text) in &sets {
+        print_row(label, &measure(text, &d, budget)?);
     }
     println!();
     println!(
@@ -579,21 +583,14 @@ pub fn run(
     println!();
     println!("| rules | Vigil events/s | rsigma events/s | Vigil / rsigma |");
     println!("|---|---|---|---|");
-    let fresh_rules = std::iter::once(("SigmaHQ CloudTrail + Kubernetes".to_string(), all.clone()))
-        .chain(
-            scale
-                .iter()
-                .map(|&n| Ok((format!("{n} (variants)"), variants(&base, n)?)))
-                .collect::<Result<Vec<_>>>()?,
-        );
-    for (label, text) in fresh_rules {
-        let (v, r) = fresh(&text, &d, budget)?;
+    for (label, text) in &sets {
+        let (v, r) = fresh(text, &d, budget)?;
         println!("| {label} | {v:.0} | {r:.0} | {:.1}x |", v / r);
     }
     if vigil_only() {
         return Ok(());
     }
-    let (ve, re) = end_to_end(&all, &d)?;
+    let (ve, re) = end_to_end(&sets[0].1, &d)?;
     println!();
     println!(
         "End to end (bytes -> matches, SigmaHQ rules, one thread): Vigil {ve:.0} events/s, rsigma {re:.0} events/s ({:.1}x)",

@@ -27,6 +27,8 @@ use vigil_ingest::SourceKind;
 
 use crate::bitmap::Bitmap;
 use crate::cache::ValueCache;
+#[cfg(doc)]
+use crate::compile::gate_bound::LenBound;
 use crate::compile::gate_bound::{GateBound, Literals};
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
@@ -55,10 +57,11 @@ pub struct Evaluator {
     gate_counts: (u64, u64),
     /// Events whose JSON phase 3 parsed, over this evaluator's life.
     parsed: u64,
-    /// Per-leaf buffers reused from batch to batch.
-    spare: (Vec<Option<Bitmap>>, Vec<u8>),
-    /// Per-field leaf bitmaps being built, reused likewise.
-    spare_field_bits: Vec<Option<Bitmap>>,
+    /// Per-leaf buffers reused from batch to batch ([`LeafState`]'s; `bits` all `None`
+    /// between batches).
+    spare: (Vec<Option<Bitmap>>, Vec<u8>, Vec<u32>),
+    /// One field's leaf bitmaps being built, reused likewise.
+    field_bits: FieldBits,
     scratch: Option<Scratch>,
     caches: Vec<Vec<ValueCache>>,
     /// Per source type, per prefilter text: how many of its matches as a field's key
@@ -100,8 +103,8 @@ impl Evaluator {
         Ok(Self {
             gate_counts: (0, 0),
             parsed: 0,
-            spare: (Vec::new(), Vec::new()),
-            spare_field_bits: Vec::new(),
+            spare: (Vec::new(), Vec::new(), Vec::new()),
+            field_bits: FieldBits::default(),
             scratch,
             caches,
             key_walks: vec![Vec::new(); plan.kinds.len()],
@@ -134,14 +137,18 @@ impl Evaluator {
         }
         // Per-leaf state, in buffers kept from the previous batch (with thousands of
         // rules they are large enough that fresh ones cost page faults every batch).
-        let (mut bits, mut known) = std::mem::take(&mut self.spare);
-        bits.clear();
-        bits.resize(kp.leaves.len(), None);
+        // `bits` holds no bitmap between batches ([`Self::keep`] empties the ones set),
+        // so it is only ever grown, never cleared whole.
+        let (mut bits, mut known, held) = std::mem::take(&mut self.spare);
+        if bits.len() < kp.leaves.len() {
+            bits.resize(kp.leaves.len(), None);
+        }
         known.clear();
         known.resize(kp.leaves.len(), UNKNOWN);
         let mut st = LeafState {
             bits,
             known,
+            held,
             masks: vec![Bitmap::ones(rows)],
             rows,
         };
@@ -184,11 +191,7 @@ impl Evaluator {
                             None => (&all, Settle::All),
                         };
                         self.field_leaves_str(kp, kind, fi, s, mask, ALL_ROWS, settle, &mut st)?;
-                        if fits.is_some()
-                            && kp.field_leaves[fi]
-                                .iter()
-                                .any(|&l| !kp.gate_leaf[l as usize])
-                        {
+                        if fits.is_some() && !kp.settled[fi][1].is_empty() {
                             lazy.push((fi, s, Settle::Others));
                         }
                         continue;
@@ -208,22 +211,29 @@ impl Evaluator {
                 self.field_leaves_values(kp, kind, fi, v, &all, ALL_ROWS, &mut st, &col_values)?;
             }
         }
-        for (fi, arr, settle) in lazy {
-            // Gate leaves are on the fields read above, known on every row.
-            let mut need = Bitmap::zeros(rows);
-            for &ri in &kp.rules_of_field[fi] {
-                match &kp.gates[ri] {
-                    None => {
-                        need = all.clone();
-                        break;
-                    }
-                    Some(gate) => gate.iter().for_each(|&l| {
-                        if let Some(b) = &st.bits[l as usize] {
-                            need.or(b);
-                        }
-                    }),
+        // The rows each field read late is needed on: where a gate leaf of a rule reading
+        // it holds. Gate leaves are on the fields read above, known on every row, and
+        // only the few that hold somewhere are visited.
+        let mut late_need: Vec<Option<Bitmap>> = Vec::new();
+        if !lazy.is_empty() {
+            late_need.resize(kp.fields.len(), None);
+            for &l in &st.held {
+                let Some(b) = &st.bits[l as usize] else {
+                    continue;
+                };
+                for &fi in &kp.lazy_of_gate[l as usize] {
+                    late_need[fi as usize]
+                        .get_or_insert_with(|| Bitmap::zeros(rows))
+                        .or(b);
                 }
             }
+        }
+        for (fi, arr, settle) in lazy {
+            let need = if kp.read_ungated[fi] {
+                all.clone()
+            } else {
+                late_need[fi].take().unwrap_or_else(|| Bitmap::zeros(rows))
+            };
             if need.none() {
                 // Every rule reading it is skipped by its gate: its leaves stay unknown.
                 continue;
@@ -241,19 +251,34 @@ impl Evaluator {
         let mut undecided: Vec<Undecided<'_>> = Vec::new();
         let mut need = Bitmap::zeros(rows);
         let mut need_fields = vec![false; kp.fields.len()];
-        for ((rule, node), gate) in kp.rules.iter().zip(&kp.gates) {
-            if let Some(gate) = gate {
-                // Gate leaves are on typed columns, all known after phase 1, where `None`
-                // means the leaf holds on no row (an unknown leaf keeps the gate open).
-                let open = gate
+        // The rules whose gate is open: some gate leaf holds on a row (gate leaves are on
+        // typed columns, all known after phase 1, where `None` means the leaf holds on no
+        // row), found from the leaves that hold, and the rules without a gate; in rule
+        // order.
+        let mut open = Bitmap::zeros(kp.rules.len());
+        kp.ungated_rules
+            .iter()
+            .for_each(|&ri| open.set(ri as usize));
+        for &l in &st.held {
+            if st.bits[l as usize].is_some() {
+                kp.rules_of_gate[l as usize]
                     .iter()
-                    .any(|&l| !st.is_known(l as usize) || st.bits[l as usize].is_some());
-                if !open {
-                    self.gate_counts.1 += 1;
-                    continue;
-                }
+                    .for_each(|&ri| open.set(ri as usize));
             }
-            self.gate_counts.0 += 1;
+        }
+        debug_assert!(
+            kp.gates
+                .iter()
+                .flatten()
+                .flatten()
+                .all(|&l| st.is_known(l as usize)),
+            "a gate leaf is unknown after phase 1"
+        );
+        let n_open = open.count();
+        self.gate_counts.0 += n_open as u64;
+        self.gate_counts.1 += (kp.rules.len() - n_open) as u64;
+        for ri in open.iter() {
+            let (rule, node) = &kp.rules[ri];
             undecided.extend(triage(
                 kp,
                 *rule,
@@ -266,7 +291,7 @@ impl Evaluator {
             ));
         }
         if undecided.is_empty() {
-            self.spare = (st.bits, st.known);
+            self.keep(st);
             return Ok(out);
         }
         let raw = batch
@@ -286,7 +311,7 @@ impl Evaluator {
                 &mut need_fields,
             )?;
             if undecided.is_empty() {
-                self.spare = (st.bits, st.known);
+                self.keep(st);
                 return Ok(out);
             }
         }
@@ -356,7 +381,7 @@ impl Evaluator {
                 });
             }
         }
-        self.spare = (st.bits, st.known);
+        self.keep(st);
         Ok(out)
     }
 
@@ -564,15 +589,14 @@ impl Evaluator {
             return Ok(());
         }
         // Per position in `leaves`: the rows where the leaf holds (buffer reused).
-        let mut bits = std::mem::take(&mut self.spare_field_bits);
-        bits.clear();
-        bits.resize(leaves.len(), None);
+        let mut bits = std::mem::take(&mut self.field_bits);
+        bits.start(leaves.len(), mask.len());
         let filled = match arr {
             StrColumn::Plain(a) => self.field_leaves_utf8(kp, kind, fi, a, mask, &mut bits),
             StrColumn::Dict(d) => self.field_leaves_dict(kp, kind, fi, d, mask, &mut bits),
         };
-        settle_field(kp, leaves, &mut bits, mask_at, settle, st);
-        self.spare_field_bits = bits;
+        settle_field(kp, fi, &mut bits, mask_at, settle, st);
+        self.field_bits = bits;
         filled
     }
 
@@ -588,10 +612,8 @@ impl Evaluator {
         fi: usize,
         arr: DictColumn<'_>,
         mask: &Bitmap,
-        bits: &mut [Option<Bitmap>],
+        bits: &mut FieldBits,
     ) -> Result<()> {
-        let leaves = &kp.field_leaves[fi];
-        let rows = mask.len();
         let values = arr.values;
         let n = values.len();
         // The dictionary entries the rows of `mask` hold (`n`: a null row).
@@ -600,7 +622,7 @@ impl Evaluator {
         for r in mask.iter() {
             used[entry(r)] = true;
         }
-        let plain = plain_positions(kp, leaves);
+        let plain = &kp.plain[fi];
         // Per used entry: the slots (positions in `leaves`) of the leaves its value
         // holds, copied out of the cache (which may be cleared by a later lookup).
         let mut starts = vec![0u32; n + 2];
@@ -612,15 +634,13 @@ impl Evaluator {
             }
             let text = (e < n).then(|| values.value(e));
             let item = text.map(|t| Item::Str(Cow::Borrowed(t)));
-            self.value_leaves(kp, kind, fi, text, item.as_slice(), &plain, &mut holds)?;
+            self.value_leaves(kp, kind, fi, text, item.as_slice(), plain, &mut holds)?;
         }
         starts[n + 1] = holds.len() as u32;
         for r in mask.iter() {
             let e = entry(r);
             for &s in &holds[starts[e] as usize..starts[e + 1] as usize] {
-                bits[s as usize]
-                    .get_or_insert_with(|| Bitmap::zeros(rows))
-                    .set(r);
+                bits.of(s as usize).set(r);
             }
         }
         Ok(())
@@ -635,12 +655,11 @@ impl Evaluator {
         fi: usize,
         arr: &StringArray,
         mask: &Bitmap,
-        bits: &mut [Option<Bitmap>],
+        bits: &mut FieldBits,
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
-        let rows = mask.len();
         let db = kp.fields[fi].db.as_ref();
-        let plain = plain_positions(kp, leaves);
+        let plain = &kp.plain[fi];
         let (cache, scratch) = self.cache_and_scratch(kind, fi);
         for r in mask.iter() {
             let item;
@@ -649,8 +668,7 @@ impl Evaluator {
                 if let Some(db) = db {
                     let (a, b) = lookup(cache, scratch, db, text)?;
                     for &l in &cache.hits[a as usize..b as usize] {
-                        let s = kp.slots[l as usize] as usize;
-                        bits[s].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
+                        bits.of(kp.slots[l as usize] as usize).set(r);
                     }
                 }
                 item = [Item::Str(Cow::Borrowed(text))];
@@ -658,9 +676,9 @@ impl Evaluator {
             } else {
                 &[]
             };
-            for &i in &plain {
+            for &i in plain {
                 if plain_test(&kp.leaves[leaves[i] as usize].kind, items, None) {
-                    bits[i].get_or_insert_with(|| Bitmap::zeros(rows)).set(r);
+                    bits.of(i).set(r);
                 }
             }
         }
@@ -755,7 +773,7 @@ impl Evaluator {
             (_, Some(a)) if a.is_valid(r) => Some(a.value(r)),
             _ => None,
         };
-        let plain = plain_positions(kp, leaves);
+        let plain = &kp.plain[fi];
         let rows = st.rows;
         // Values decided so far, each with the range of `holds` listing the positions (in
         // `leaves`) of the leaves it satisfies; `one`: those of a value not kept.
@@ -769,13 +787,13 @@ impl Evaluator {
                 Some(&(_, a, b)) => &holds[a as usize..b as usize],
                 None if seen.len() < SMALL_DISTINCT => {
                     let a = holds.len() as u32;
-                    self.int_leaves(kp, kind, fi, v, &plain, &mut holds)?;
+                    self.int_leaves(kp, kind, fi, v, plain, &mut holds)?;
                     seen.push((v, a, holds.len() as u32));
                     &holds[a as usize..]
                 }
                 None => {
                     one.clear();
-                    self.int_leaves(kp, kind, fi, v, &plain, &mut one)?;
+                    self.int_leaves(kp, kind, fi, v, plain, &mut one)?;
                     &one[..]
                 }
             };
@@ -793,7 +811,7 @@ impl Evaluator {
 
     /// Pushes to `holds` the positions (in field `fi`'s leaves) of the leaves one value
     /// satisfies: the string patterns on its text (`None`: absent or null) through the
-    /// field's database and value cache, and the `plain` leaves ([`plain_positions`])
+    /// field's database and value cache, and the `plain` leaves ([`KindPlan::plain`])
     /// tested on its `items`. Values decided once each (dictionary entries, the first
     /// distinct integers of a batch) go through here.
     #[allow(clippy::too_many_arguments)]
@@ -864,6 +882,22 @@ impl Evaluator {
         bits
     }
 
+    /// Keeps `st`'s buffers for the next batch, its bitmaps dropped (only the leaves
+    /// given one are visited, not every leaf).
+    fn keep(&mut self, st: LeafState) {
+        let LeafState {
+            mut bits,
+            known,
+            mut held,
+            ..
+        } = st;
+        for &l in &held {
+            bits[l as usize] = None;
+        }
+        held.clear();
+        self.spare = (bits, known, held);
+    }
+
     /// The value cache of field `fi` and the scratch space to scan with, borrowed
     /// together (evaluation looks values up while holding both).
     fn cache_and_scratch(
@@ -873,22 +907,6 @@ impl Evaluator {
     ) -> (&mut ValueCache, Option<&Scratch>) {
         (&mut self.caches[kind.index()][fi], self.scratch.as_ref())
     }
-}
-
-/// Positions in `leaves` (one field's) of the leaves tested value by value rather than
-/// through the field's Hyperscan database (not plain patterns, not field references).
-fn plain_positions(kp: &KindPlan, leaves: &[u32]) -> Vec<usize> {
-    leaves
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            !matches!(
-                kp.leaves[**l as usize].kind,
-                LeafKind::Pattern { regex: None } | LeafKind::FieldRef { .. }
-            )
-        })
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// Values of at most this many bytes on average are looked up in the value cache about
@@ -930,17 +948,18 @@ fn rows_that_fit(
         return Ok(None);
     }
     let caseless = matches!(bound.literals, Some(Literals::Caseless(_)));
-    // Read once, for the two uses below.
-    let ascii = (!bound.lengths.is_empty() || caseless) && text.is_ascii();
     // Case-insensitive literals are sound only on ASCII text (`compile::gate_bound`).
+    // Only they need the whole text read: lengths alone read a value's bytes only where
+    // its length does not fit but a value of that length that is not ASCII could
+    // ([`LenBound::admits`]), which for an ASCII literal without a `k` no length does.
+    let ascii = caseless && text.is_ascii();
     if caseless && !ascii {
         return Ok(None);
     }
     let mut fits = Bitmap::zeros(rows);
     let mut n = 0;
     if !bound.lengths.is_empty() {
-        // A column whose text is all ASCII (nearly always) is bounded by the values'
-        // lengths alone, without reading each value's bytes again.
+        // A column known to be all ASCII is bounded by the values' lengths alone.
         for r in 0..rows {
             if col.value(r).is_some_and(|v| {
                 if ascii {
@@ -1009,25 +1028,79 @@ enum Settle {
     Others,
 }
 
-/// Records one field's leaf results (`bits`, by position in `leaves`) as known on mask
-/// `mask_at`, those `settle` names; field references are left to phase 3.
+/// Records field `fi`'s leaf results (`bits`) as known on mask `mask_at`, those
+/// `settle` names; field references are left to phase 3. Every such leaf is marked
+/// known, and only the leaves that hold somewhere are given their bitmap (the others
+/// have none already: `bits` of the batch start empty).
 fn settle_field(
     kp: &KindPlan,
-    leaves: &[u32],
-    bits: &mut [Option<Bitmap>],
+    fi: usize,
+    bits: &mut FieldBits,
     mask_at: u8,
     settle: Settle,
     st: &mut LeafState,
 ) {
-    for (i, &l) in leaves.iter().enumerate() {
+    let leaves = &kp.field_leaves[fi];
+    let [gates, others] = &kp.settled[fi];
+    let lists: &[&Vec<u32>] = match settle {
+        Settle::All => &[gates, others],
+        Settle::Gates => &[gates],
+        Settle::Others => &[others],
+    };
+    for list in lists {
+        for &p in list.iter() {
+            st.known[leaves[p as usize] as usize] = mask_at;
+        }
+    }
+    for (p, b) in bits.list.drain(..) {
+        bits.at[p as usize] = u32::MAX;
+        let l = leaves[p as usize] as usize;
         let wanted = match settle {
             Settle::All => true,
-            Settle::Gates => kp.gate_leaf[l as usize],
-            Settle::Others => !kp.gate_leaf[l as usize],
+            Settle::Gates => kp.gate_leaf[l],
+            Settle::Others => !kp.gate_leaf[l],
         };
-        if wanted && !matches!(kp.leaves[l as usize].kind, LeafKind::FieldRef { .. }) {
-            st.set(l as usize, bits[i].take(), mask_at);
+        if wanted && !matches!(kp.leaves[l].kind, LeafKind::FieldRef { .. }) {
+            st.set(l, Some(b), mask_at);
         }
+    }
+}
+
+/// One field's leaf results being built: the rows where each leaf (by position in the
+/// field's leaves) holds, kept only for the leaves that hold on some row, so that a field
+/// with thousands of leaves costs nothing per leaf that no value matches.
+#[derive(Default)]
+struct FieldBits {
+    /// Per position: the index in `list` of its bitmap, or `u32::MAX`.
+    at: Vec<u32>,
+    /// `(position, rows)` of the leaves that hold somewhere.
+    list: Vec<(u32, Bitmap)>,
+    /// Rows in the batch.
+    rows: usize,
+}
+
+impl FieldBits {
+    /// Readies the buffer for a field of `positions` leaves on a batch of `rows` rows
+    /// (it is empty: [`settle_field`] drained it).
+    fn start(&mut self, positions: usize, rows: usize) {
+        debug_assert!(self.list.is_empty());
+        if self.at.len() < positions {
+            self.at.resize(positions, u32::MAX);
+        }
+        self.rows = rows;
+    }
+
+    /// The bitmap of the leaf at position `p`, made empty on first use.
+    #[inline]
+    fn of(&mut self, p: usize) -> &mut Bitmap {
+        let i = self.at[p];
+        if i != u32::MAX {
+            return &mut self.list[i as usize].1;
+        }
+        self.at[p] = self.list.len() as u32;
+        self.list.push((p as u32, Bitmap::zeros(self.rows)));
+        let last = self.list.len() - 1;
+        &mut self.list[last].1
     }
 }
 
@@ -1160,7 +1233,11 @@ fn mark_needed(
 /// Leaf results so far: `bits` are the rows where the leaf holds, valid on `known`.
 struct LeafState {
     /// Rows where the leaf holds; `None` when it holds on none (or is not known yet).
+    /// At least as long as the source's leaves (the buffer is shared by source types).
     bits: Vec<Option<Bitmap>>,
+    /// The leaves `bits` was given a bitmap for (once each, or more): what holds somewhere
+    /// in the batch, found without visiting every leaf, and what to empty afterwards.
+    held: Vec<u32>,
     /// Where the leaf's result is known: [`UNKNOWN`], or an index into `masks`.
     known: Vec<u8>,
     /// 0: every row; then the rows lazily read fields were read on, and last the rows
@@ -1180,7 +1257,11 @@ const ALL_ROWS: u8 = 0;
 
 impl LeafState {
     fn set(&mut self, leaf: usize, bits: Option<Bitmap>, mask: u8) {
-        self.bits[leaf] = bits.filter(|b| !b.none());
+        let bits = bits.filter(|b| !b.none());
+        if bits.is_some() && self.bits[leaf].is_none() {
+            self.held.push(leaf as u32);
+        }
+        self.bits[leaf] = bits;
         self.known[leaf] = mask;
     }
 

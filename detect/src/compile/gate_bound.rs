@@ -17,7 +17,15 @@
 //! (`crate::eval::scan_and_remember`). Lowercasing turns each character into at least
 //! one character, and a character has at most 4 bytes in UTF-8, so such a value of
 //! `len` bytes lowercases to at least `len / 4` bytes: it can equal a case-insensitive
-//! literal of `n` bytes only if `len <= 4 * n`.
+//! literal of `n` bytes only if `len <= 4 * n`. When the literal is ASCII (nearly always)
+//! the bound is exact: a value that lowercases to ASCII text has only characters that
+//! lowercase to ASCII, and the only such character outside ASCII is the Kelvin sign
+//! `U+212A`, 3 bytes that lowercase to `k` (the test
+//! `only_the_kelvin_sign_lowercases_to_ascii` checks every character). So a value that is
+//! not ASCII can equal an ASCII literal of `n` bytes with `k` of its letters `k` only if
+//! it has `n + 2 * j` bytes, for `j` from 1 to `k`: for a literal without a `k`
+//! (`trufflehog`), only values of `n` bytes, and a column's values are bounded by their
+//! lengths alone, none of their bytes read.
 //!
 //! Why a literal bound is sound: every value a pattern matches contains its literal
 //! ([`super::pattern::required_bytes`]), exactly for a case-sensitive pattern (which is
@@ -74,7 +82,8 @@ impl GateBound {
             }
             let expr = &db.exprs[id];
             if let Check::Exact(n) = expr.check {
-                lengths.add(n, expr.scans_lowercased());
+                let literal = required_bytes(expr).filter(|t| t.len() == n);
+                lengths.add(n, literal.as_deref(), expr.scans_lowercased());
             } else {
                 let Some(text) = required_bytes(expr) else {
                     return Ok(None);
@@ -128,9 +137,28 @@ impl GateBound {
 pub struct LenBound {
     /// Bit `n` set: a value of exactly `n` bytes may equal a literal.
     exact: Vec<u64>,
-    /// A value that is not ASCII may equal a case-insensitive literal once lowercased if it
-    /// has at most this many bytes (0: no case-insensitive literal).
+    /// Bit `n` set: a value of `n` bytes that is not ASCII may equal a case-insensitive
+    /// ASCII literal once lowercased (written with Kelvin signs where the literal has a
+    /// `k`; see the module docs).
+    lowered: Vec<u64>,
+    /// A value that is not ASCII may equal a case-insensitive literal that is not ASCII
+    /// (or whose text is not known) once lowercased if it has at most this many bytes (0:
+    /// no such literal).
     lowered_max: usize,
+}
+
+/// Sets bit `n` of `bits`.
+fn set_bit(bits: &mut Vec<u64>, n: usize) {
+    if bits.len() <= n / 64 {
+        bits.resize(n / 64 + 1, 0u64);
+    }
+    bits[n / 64] |= 1 << (n % 64);
+}
+
+/// Whether bit `n` of `bits` is set.
+#[inline]
+fn bit(bits: &[u64], n: usize) -> bool {
+    bits.get(n / 64).is_some_and(|w| (w >> (n % 64)) & 1 == 1)
 }
 
 impl LenBound {
@@ -139,29 +167,36 @@ impl LenBound {
         self.exact.iter().all(|&w| w == 0)
     }
 
-    /// Adds an exact literal of `n` bytes (`caseless`: compared case-insensitively).
-    pub fn add(&mut self, n: usize, caseless: bool) {
-        if self.exact.len() <= n / 64 {
-            self.exact.resize(n / 64 + 1, 0u64);
+    /// Adds an exact literal of `n` bytes (`caseless`: compared case-insensitively),
+    /// whose bytes are `literal` when known.
+    pub fn add(&mut self, n: usize, literal: Option<&[u8]>, caseless: bool) {
+        set_bit(&mut self.exact, n);
+        if !caseless {
+            return;
         }
-        self.exact[n / 64] |= 1 << (n % 64);
-        if caseless {
-            self.lowered_max = self.lowered_max.max(n.saturating_mul(4));
+        match literal.filter(|t| t.len() == n && t.is_ascii()) {
+            Some(t) => {
+                let ks = t.iter().filter(|b| b.eq_ignore_ascii_case(&b'k')).count();
+                (1..=ks).for_each(|j| set_bit(&mut self.lowered, n + 2 * j));
+            }
+            None => self.lowered_max = self.lowered_max.max(n.saturating_mul(4)),
         }
     }
 
     /// Whether `value` may satisfy one of the leaves (when `false`, none holds on it).
+    /// Its bytes are read only when its length could be that of a value that is not
+    /// ASCII and lowercases to a literal.
     #[inline]
     pub fn admits(&self, value: &[u8]) -> bool {
-        self.admits_ascii(value.len()) || (value.len() <= self.lowered_max && !value.is_ascii())
+        let n = value.len();
+        self.admits_ascii(n)
+            || ((n <= self.lowered_max || bit(&self.lowered, n)) && !value.is_ascii())
     }
 
     /// [`Self::admits`] for an ASCII value of `n` bytes, told by its length alone.
     #[inline]
     pub fn admits_ascii(&self, n: usize) -> bool {
-        self.exact
-            .get(n / 64)
-            .is_some_and(|w| (w >> (n % 64)) & 1 == 1)
+        bit(&self.exact, n)
     }
 }
 
@@ -172,6 +207,7 @@ mod tests {
     fn bound(exact: &[usize], lowered_max: usize) -> LenBound {
         let mut b = LenBound {
             exact: Vec::new(),
+            lowered: Vec::new(),
             lowered_max,
         };
         for &n in exact {
@@ -196,5 +232,51 @@ mod tests {
         assert!(!b.admits("\u{212A}".repeat(14).as_bytes()));
         // Without case-insensitive literals, only exact lengths.
         assert!(!bound(&[10], 0).admits("Trufflehög".as_bytes()));
+    }
+
+    #[test]
+    fn an_ascii_literal_admits_non_ascii_values_only_with_kelvin_signs_for_its_ks() {
+        let mut b = LenBound::default();
+        b.add(10, Some(b"trufflehog"), true);
+        assert!(b.admits(b"TruffleHog"));
+        // No `k` in the literal: no value that is not ASCII can lowercase to it, and no
+        // other length is admitted.
+        assert!(!b.admits("TruffleHög".as_bytes()));
+        assert!(!b.admits("TruffleHo\u{212A}".as_bytes()));
+        assert!(!b.admits(b"trufflehog/3.1"));
+        let mut k = LenBound::default();
+        k.add(8, Some(b"kubectl "), true);
+        k.add(3, Some(b"KeK"), true);
+        // One Kelvin sign for the one `k`: 8 + 2 bytes.
+        assert!(k.admits("\u{212A}ubectl ".as_bytes()));
+        assert_eq!("\u{212A}ubectl ".to_lowercase(), "kubectl ");
+        // Two for "kek": 3 + 4 bytes; one: 3 + 2.
+        assert!(k.admits("\u{212A}e\u{212A}".as_bytes()));
+        assert!(k.admits("\u{212A}ek".as_bytes()));
+        // An ASCII value of such a length is not admitted (it lowercases to itself).
+        assert!(!k.admits(b"kubectl ab"));
+        // The length of two Kelvin signs for "kubectl " is not admitted.
+        assert!(!k.admits("\u{212A}\u{212A}ubectl".as_bytes()));
+        // A literal whose text is not known, or not ASCII: every value of up to 4 bytes a
+        // byte that is not ASCII.
+        let mut u = LenBound::default();
+        u.add(5, None, true);
+        assert!(u.admits("ÄÄÄ".as_bytes()));
+        assert!(!u.admits(b"abcdefg"));
+    }
+
+    #[test]
+    fn only_the_kelvin_sign_lowercases_to_ascii() {
+        // The soundness argument of the lengths admitted for ASCII literals (module docs).
+        let to_ascii: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().all(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(to_ascii, vec!['\u{212A}']);
+        assert_eq!('\u{212A}'.len_utf8(), 3);
+        assert_eq!('\u{212A}'.to_lowercase().to_string(), "k");
+        // Lowercasing a whole string maps it character by character (final sigma aside,
+        // which lowercases to a letter that is not ASCII).
+        assert_eq!("\u{212A}EY".to_lowercase(), "key");
     }
 }

@@ -209,8 +209,24 @@ pub struct KindPlan {
     pub field_leaves: Vec<Vec<u32>>,
     /// Per leaf: its position in its field's list in `field_leaves`.
     pub slots: Vec<u32>,
-    /// Per field: the rules (indexes into `rules`) that read it.
-    pub rules_of_field: Vec<Vec<usize>>,
+    /// Per leaf: the fields read after the gate fields (`lazy` ones, and the other
+    /// leaves of `bounds` ones) that some rule gated on this leaf reads. Evaluation reads
+    /// such a field on the rows where one of these gate leaves holds, found from the few
+    /// leaves that hold in a batch rather than from every rule.
+    pub lazy_of_gate: Vec<Vec<u32>>,
+    /// Per field: some rule reading it has no gate, so it is read on every row.
+    pub read_ungated: Vec<bool>,
+    /// Per leaf: the rules (indexes into `rules`) gated on it.
+    pub rules_of_gate: Vec<Vec<u32>>,
+    /// The rules (indexes into `rules`) with no gate: evaluated on every batch.
+    pub ungated_rules: Vec<u32>,
+    /// Per field: the positions in its `field_leaves` of the leaves tested value by value
+    /// rather than through the field's Hyperscan database (not plain patterns, not field
+    /// references).
+    pub plain: Vec<Vec<usize>>,
+    /// Per field: the positions in its `field_leaves` of its gate leaves, and of its
+    /// other leaves, field references left out (phase 3 decides those).
+    pub settled: Vec<[Vec<u32>; 2]>,
     /// Per field: a typed string field no rule is gated on, which evaluation reads only
     /// on the rows where a rule reading it has its gate open.
     pub lazy: Vec<bool>,
@@ -244,18 +260,26 @@ impl KindPlan {
             slots[i] = field_leaves[l.field].len() as u32;
             field_leaves[l.field].push(i as u32);
         }
-        let mut rules_of_field = vec![Vec::new(); fields.len()];
-        for (ri, (_, node)) in rules.iter().enumerate() {
+        let mut fields_of_rule = Vec::with_capacity(rules.len());
+        for (_, node) in &rules {
             let mut ls = Vec::new();
             node.leaves(&mut ls);
             let mut fs: Vec<usize> = ls.iter().map(|&l| leaves[l as usize].field).collect();
             fs.sort_unstable();
             fs.dedup();
-            fs.into_iter().for_each(|f| rules_of_field[f].push(ri));
+            fields_of_rule.push(fs);
         }
         let mut gate_leaf = vec![false; leaves.len()];
-        for g in gates.iter().flatten() {
-            g.iter().for_each(|&l| gate_leaf[l as usize] = true);
+        let mut rules_of_gate = vec![Vec::new(); leaves.len()];
+        let mut ungated_rules = Vec::new();
+        for (ri, g) in gates.iter().enumerate() {
+            match g {
+                Some(g) => g.iter().for_each(|&l| {
+                    gate_leaf[l as usize] = true;
+                    rules_of_gate[l as usize].push(ri as u32);
+                }),
+                None => ungated_rules.push(ri as u32),
+            }
         }
         let mut gated = vec![false; fields.len()];
         for (l, leaf) in leaves.iter().enumerate() {
@@ -272,12 +296,12 @@ impl KindPlan {
                 }
             )
         };
-        let lazy = fields
+        let lazy: Vec<bool> = fields
             .iter()
             .zip(&gated)
             .map(|(f, gated)| !gated && string_column(f))
             .collect();
-        let bounds = fields
+        let bounds: Vec<Option<GateBound>> = fields
             .iter()
             .enumerate()
             .map(|(fi, f)| match &f.db {
@@ -287,6 +311,54 @@ impl KindPlan {
                 _ => Ok(None),
             })
             .collect::<Result<_>>()?;
+        let is_ref = |l: u32| matches!(leaves[l as usize].kind, LeafKind::FieldRef { .. });
+        let plain = field_leaves
+            .iter()
+            .map(|ls| {
+                ls.iter()
+                    .enumerate()
+                    .filter(|&(_, &l)| {
+                        !is_ref(l)
+                            && !matches!(leaves[l as usize].kind, LeafKind::Pattern { regex: None })
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        let settled: Vec<[Vec<u32>; 2]> = field_leaves
+            .iter()
+            .map(|ls| {
+                let of = |gate: bool| {
+                    ls.iter()
+                        .enumerate()
+                        .filter(|&(_, &l)| gate_leaf[l as usize] == gate && !is_ref(l))
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                };
+                [of(true), of(false)]
+            })
+            .collect();
+        // Fields read after the gate fields: lazy ones, and bounded ones with other
+        // leaves (`eval` reads those leaves lazily).
+        let read_late: Vec<bool> = (0..fields.len())
+            .map(|fi| lazy[fi] || (bounds[fi].is_some() && !settled[fi][1].is_empty()))
+            .collect();
+        let mut lazy_of_gate: Vec<Vec<u32>> = vec![Vec::new(); leaves.len()];
+        let mut read_ungated = vec![false; fields.len()];
+        for (fs, g) in fields_of_rule.iter().zip(&gates) {
+            for &fi in fs.iter().filter(|&&fi| read_late[fi]) {
+                match g {
+                    Some(g) => g
+                        .iter()
+                        .for_each(|&l| lazy_of_gate[l as usize].push(fi as u32)),
+                    None => read_ungated[fi] = true,
+                }
+            }
+        }
+        for fs in &mut lazy_of_gate {
+            fs.sort_unstable();
+            fs.dedup();
+        }
         let mut referenced = vec![false; fields.len()];
         for leaf in &leaves {
             if let LeafKind::FieldRef { other, .. } = leaf.kind {
@@ -303,7 +375,12 @@ impl KindPlan {
             prefilter,
             field_leaves,
             slots,
-            rules_of_field,
+            lazy_of_gate,
+            read_ungated,
+            rules_of_gate,
+            ungated_rules,
+            plain,
+            settled,
             lazy,
             gate_leaf,
             bounds,

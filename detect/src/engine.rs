@@ -14,7 +14,7 @@ use crate::compile::{CompileOptions, Compiled, LoadReport, compile};
 use crate::correlate::{CorrelationConfig, CorrelationStats, Correlator};
 use crate::eval::Evaluator;
 use crate::finding::{Finding, finding_id};
-use crate::hits::{Hit, collect};
+use crate::hits::{Hit, Hits, collect, id_at};
 use crate::rule::Suppress;
 use crate::rule::load::{RuleSet, load_paths};
 use crate::suppress::Suppressor;
@@ -95,7 +95,7 @@ impl Engine {
 }
 
 /// Evaluates every rule of the batch's source on it (any thread).
-pub fn detect_batch(plan: &Compiled, ev: &mut Evaluator, batch: &EventBatch) -> Result<Vec<Hit>> {
+pub fn detect_batch(plan: &Compiled, ev: &mut Evaluator, batch: &EventBatch) -> Result<Hits> {
     let matches = ev.evaluate(plan, batch.kind, &batch.batch)?;
     Ok(collect(plan, batch.kind, &batch.batch, &matches))
 }
@@ -127,43 +127,18 @@ pub struct Detector {
 }
 
 impl Detector {
-    /// Takes hits; returns the findings ready to emit.
-    pub fn push(&mut self, hits: Vec<Hit>) -> Vec<Finding> {
+    /// Takes the hits of some batches (one [`detect_batch`]'s, or a flush's); returns
+    /// the findings ready to emit.
+    pub fn push(&mut self, batches: impl IntoIterator<Item = Hits>) -> Vec<Finding> {
         let plan = self.plan.clone();
         let mut out = Vec::new();
-        for h in hits {
-            self.stats.hits += 1;
-            self.max_seen = self.max_seen.max(h.time_us);
-            let info = &plan.rules[h.rule];
-            let event_id = h.event_id.to_string();
-            let extra = h.extra.map(|e| *e).unwrap_or_default();
-            for f in extra.feeds {
-                self.correlator.push(
-                    &plan,
-                    f.corr,
-                    f.input,
-                    h.time_us,
-                    f.group,
-                    f.values,
-                    vec![event_id.clone()],
-                );
-            }
-            if info.emit {
-                let finding = Finding::of_rule(
-                    &info.meta,
-                    finding_id(&info.meta.id.0, std::slice::from_ref(&event_id), ""),
-                    h.time_us,
-                    h.kind.name().into(),
-                    vec![event_id],
-                );
-                match &info.meta.options.suppress {
-                    Some(s) => out.extend(self.suppressor.offer(
-                        finding,
-                        extra.suppress_key,
-                        s.window_secs,
-                    )),
-                    None => out.push(finding),
-                }
+        for batch in batches {
+            let (ids, hits) = batch.into_parts();
+            for h in hits {
+                self.stats.hits += 1;
+                self.max_seen = self.max_seen.max(h.time_us);
+                let event_id = id_at(ids.as_deref(), h.row).to_string();
+                self.hit(&plan, h, event_id, &mut out);
             }
         }
         let corr = self.correlator.advance(&plan);
@@ -175,6 +150,41 @@ impl Detector {
         out.extend(self.suppressor.sweep(now));
         self.count(&out);
         out
+    }
+
+    /// One hit of `plan`'s (its event's id `event_id`): the correlations it feeds, and
+    /// its rule's finding, suppressed or not, into `out`.
+    fn hit(&mut self, plan: &Compiled, h: Hit, event_id: String, out: &mut Vec<Finding>) {
+        let info = &plan.rules[h.rule];
+        let extra = h.extra.map(|e| *e).unwrap_or_default();
+        for f in extra.feeds {
+            self.correlator.push(
+                plan,
+                f.corr,
+                f.input,
+                h.time_us,
+                f.group,
+                f.values,
+                vec![event_id.clone()],
+            );
+        }
+        if info.emit {
+            let finding = Finding::of_rule(
+                &info.meta,
+                finding_id(&info.meta.id.0, std::slice::from_ref(&event_id), ""),
+                h.time_us,
+                h.kind.name().into(),
+                vec![event_id],
+            );
+            match &info.meta.options.suppress {
+                Some(s) => out.extend(self.suppressor.offer(
+                    finding,
+                    extra.suppress_key,
+                    s.window_secs,
+                )),
+                None => out.push(finding),
+            }
+        }
     }
 
     /// Ends the input: processes every waiting hit, closes every window, releases every

@@ -63,7 +63,7 @@ fn run(
     let mut out = Vec::new();
     for lines in batches {
         for b in batches_of(lines.join("\n").as_bytes()).0 {
-            out.extend(det.push(detect_batch(engine.plan(), &mut ev, &b).unwrap()));
+            out.extend(det.push([detect_batch(engine.plan(), &mut ev, &b).unwrap()]));
         }
     }
     out.extend(det.finish());
@@ -270,7 +270,9 @@ fn sequence_findings(steps: &[&str], events: &[(i64, &str)]) -> Vec<Vec<String>>
                     let mut fs = Vec::new();
                     for text in &batches {
                         for b in batches_of(text.as_bytes()).0 {
-                            fs.extend(det.push(detect_batch(engine.plan(), &mut ev, &b).unwrap()));
+                            fs.extend(
+                                det.push([detect_batch(engine.plan(), &mut ev, &b).unwrap()]),
+                            );
                         }
                     }
                     fs.extend(det.finish());

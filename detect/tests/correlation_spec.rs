@@ -54,7 +54,7 @@ fn run(rules: RuleSet, events: &[String]) -> Vec<Finding> {
     let mut out = Vec::new();
     for b in batches_of(events.join("\n").as_bytes()).0 {
         let hits = detect_batch(engine.plan(), &mut ev, &b).unwrap();
-        out.extend(det.push(hits));
+        out.extend(det.push([hits]));
     }
     out.extend(det.finish());
     out

@@ -1,5 +1,5 @@
 //! A hit's event id is a row of its batch's id column, shared rather than copied
-//! (`vigil_detect::hits::EventId`): it must read back exactly the batch's `event_uid`
+//! (`vigil_detect::hits::Hits`): it must read back exactly the batch's `event_uid`
 //! for that row, empty where the batch holds none, stay valid after the batch is
 //! dropped, and reach the findings unchanged.
 
@@ -38,23 +38,24 @@ fn hit_ids_are_the_batch_ids_of_their_rows_and_reach_the_findings() {
     for b in &batches {
         let got = detect_batch(&plan, &mut ev, b).unwrap();
         assert_eq!(got.len(), b.batch.num_rows(), "every event is a hit");
-        for (row, h) in got.iter().enumerate() {
+        for (row, (h, id)) in got.iter().enumerate() {
             let want = text_value(b, "event_uid", row).unwrap_or("").to_string();
             assert!(
                 !want.is_empty(),
                 "Stratus CloudTrail events all have an eventID"
             );
-            assert_eq!(h.event_id.as_str(), want);
-            assert_eq!(h.event_id.to_string(), want);
+            assert_eq!(h.row, row);
+            assert_eq!(id, want);
+            assert_eq!(got.event_id(h), want);
             expected.push(want);
         }
-        hits.extend(got);
+        hits.push(got);
     }
     // The ids live as long as the hits, not the batches.
     batches.clear();
     assert_eq!(
         hits.iter()
-            .map(|h| h.event_id.to_string())
+            .flat_map(|hs| hs.iter().map(|(_, id)| id.to_string()))
             .collect::<Vec<_>>(),
         expected
     );
@@ -90,12 +91,10 @@ fn a_batch_without_ids_gives_empty_ids_and_equal_texts_are_equal() {
     let b = &batches_of(events.as_bytes()).0[0];
     let hits = detect_batch(engine.plan(), &mut ev, b).unwrap();
     assert_eq!(hits.len(), 3);
-    assert_eq!(hits[0].event_id.as_str(), "same");
-    // Equality is by text, though the rows differ.
-    assert_eq!(hits[0].event_id, hits[1].event_id);
-    assert_eq!(
-        hits[2].event_id.as_str(),
-        text_value(b, "event_uid", 2).unwrap_or("")
-    );
-    assert_eq!(format!("{:?}", hits[0].event_id), "\"same\"");
+    let id = |i: usize| hits.event_id(&hits.hits[i]);
+    assert_eq!(id(0), "same");
+    // The same text on two rows.
+    assert_eq!((hits.hits[0].row, hits.hits[1].row), (0, 1));
+    assert_eq!(id(1), "same");
+    assert_eq!(id(2), text_value(b, "event_uid", 2).unwrap_or(""));
 }

@@ -97,7 +97,7 @@ fn run(engine: &Engine, batches: &[EventBatch]) -> Vec<Finding> {
     let mut det = engine.detector();
     let mut out = Vec::new();
     for b in batches {
-        out.extend(det.push(detect_batch(engine.plan(), &mut ev, b).unwrap()));
+        out.extend(det.push([detect_batch(engine.plan(), &mut ev, b).unwrap()]));
     }
     out.extend(det.finish());
     let s = &det.stats().correlation;

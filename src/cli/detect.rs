@@ -9,7 +9,7 @@ use clap::Args;
 use vigil_detect::compile::Compiled;
 use vigil_detect::correlate::CorrelationConfig;
 use vigil_detect::eval::Evaluator;
-use vigil_detect::hits::Hit;
+use vigil_detect::hits::Hits;
 use vigil_detect::rule::Level;
 use vigil_detect::{DetectStats, Finding, detect_batch};
 use vigil_ingest::{Flush, Format, input};
@@ -60,12 +60,12 @@ pub fn correlation_config(lateness: Option<&str>) -> Result<CorrelationConfig> {
 }
 
 /// Detects every batch of a decoder flush: the per-thread step of a detecting pipeline.
-pub fn detect_flush(plan: &Compiled, ev: &mut Evaluator, flush: &Flush) -> Result<Vec<Hit>> {
-    let mut hits = Vec::new();
-    for b in &flush.batches {
-        hits.extend(detect_batch(plan, ev, b)?);
-    }
-    Ok(hits)
+pub fn detect_flush(plan: &Compiled, ev: &mut Evaluator, flush: &Flush) -> Result<Vec<Hits>> {
+    flush
+        .batches
+        .iter()
+        .map(|b| Ok(detect_batch(plan, ev, b)?))
+        .collect()
 }
 
 /// Findings per level, lowest level first, for [`report_detection`].

@@ -505,7 +505,7 @@ level: low
     let t = Instant::now();
     let mut findings = 0;
     for b in &ct {
-        findings += det.push(detect_batch(&plan, &mut ev, b)?).len();
+        findings += det.push([detect_batch(&plan, &mut ev, b)?]).len();
     }
     findings += det.finish().len();
     let v = t.elapsed().as_secs_f64();

@@ -309,7 +309,7 @@ fn findings_are_stored_once_per_finding_id() {
         let mut det = engine.detector();
         let mut out = Vec::new();
         for b in &batches {
-            out.extend(det.push(vigil_detect::detect_batch(engine.plan(), &mut ev, b).unwrap()));
+            out.extend(det.push([vigil_detect::detect_batch(engine.plan(), &mut ev, b).unwrap()]));
         }
         out.extend(det.finish());
         out

@@ -1028,6 +1028,17 @@ enum Settle {
     Others,
 }
 
+impl Settle {
+    /// Whether it records a leaf that is (`gate`) or is not in some rule's gate.
+    fn takes(self, gate: bool) -> bool {
+        match self {
+            Settle::All => true,
+            Settle::Gates => gate,
+            Settle::Others => !gate,
+        }
+    }
+}
+
 /// Records field `fi`'s leaf results (`bits`) as known on mask `mask_at`, those
 /// `settle` names; field references are left to phase 3. Every such leaf is marked
 /// known, and only the leaves that hold somewhere are given their bitmap (the others
@@ -1042,25 +1053,19 @@ fn settle_field(
 ) {
     let leaves = &kp.field_leaves[fi];
     let [gates, others] = &kp.settled[fi];
-    let lists: &[&Vec<u32>] = match settle {
-        Settle::All => &[gates, others],
-        Settle::Gates => &[gates],
-        Settle::Others => &[others],
-    };
-    for list in lists {
-        for &p in list.iter() {
-            st.known[leaves[p as usize] as usize] = mask_at;
+    for (gate, list) in [(true, gates), (false, others)] {
+        if settle.takes(gate) {
+            for &p in list {
+                st.known[leaves[p as usize] as usize] = mask_at;
+            }
         }
     }
     for (p, b) in bits.list.drain(..) {
         bits.at[p as usize] = u32::MAX;
         let l = leaves[p as usize] as usize;
-        let wanted = match settle {
-            Settle::All => true,
-            Settle::Gates => kp.gate_leaf[l],
-            Settle::Others => !kp.gate_leaf[l],
-        };
-        if wanted && !matches!(kp.leaves[l].kind, LeafKind::FieldRef { .. }) {
+        // Only patterns and plain leaves are read value by value (`KindPlan::plain`).
+        debug_assert!(!matches!(kp.leaves[l].kind, LeafKind::FieldRef { .. }));
+        if settle.takes(kp.is_gate_leaf(l)) {
             st.set(l, Some(b), mask_at);
         }
     }

@@ -211,10 +211,7 @@ mod tests {
             lowered_max,
         };
         for &n in exact {
-            if b.exact.len() <= n / 64 {
-                b.exact.resize(n / 64 + 1, 0);
-            }
-            b.exact[n / 64] |= 1 << (n % 64);
+            set_bit(&mut b.exact, n);
         }
         b
     }

@@ -230,8 +230,6 @@ pub struct KindPlan {
     /// Per field: a typed string field no rule is gated on, which evaluation reads only
     /// on the rows where a rule reading it has its gate open.
     pub lazy: Vec<bool>,
-    /// Per leaf: whether it is in some rule's gate.
-    pub gate_leaf: Vec<bool>,
     /// Per field: for a typed string field whose gate leaves are all exact literals or
     /// require a literal, what a value needs to satisfy one ([`GateBound`]): evaluation
     /// decides those leaves on the rows whose value fits, and the field's other leaves
@@ -244,6 +242,11 @@ pub struct KindPlan {
 }
 
 impl KindPlan {
+    /// Whether leaf `l` is in some rule's gate.
+    pub fn is_gate_leaf(&self, l: usize) -> bool {
+        !self.rules_of_gate[l].is_empty()
+    }
+
     /// A source's plan, with the per-field tables evaluation uses derived from it.
     fn new(
         kind: SourceKind,
@@ -382,7 +385,6 @@ impl KindPlan {
             plain,
             settled,
             lazy,
-            gate_leaf,
             bounds,
             referenced,
         })

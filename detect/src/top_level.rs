@@ -7,8 +7,6 @@
 //! `securityContext`, while SigmaHQ's privileged-pod rule reads a top-level
 //! `capabilities`. Telling the two apart here spares parsing every pod creation.
 
-use memchr::memchr2;
-
 /// For each position of `starts` (ascending), whether a string token starts there at
 /// depth 1: outside every string, inside the root object (or array) and no deeper.
 /// Results are pushed to `out` in the order of `starts`; `out` is cleared first.
@@ -16,59 +14,200 @@ use memchr::memchr2;
 /// A position inside a string's text is not a token start (`false`). Where the text's
 /// brackets do not balance before a position (the text is not valid JSON there), the
 /// answer is `true`, which only means "may be present": the caller then parses.
+///
+/// The text is read 64 bytes at a time, as simdjson finds a document's structure: one
+/// mask per kind of byte (quote, backslash, opening and closing bracket), the escaped
+/// characters from the backslashes, the string interiors as the running parity of the
+/// unescaped quotes, and the depth at a position as the number of brackets outside
+/// strings before it. On the benchmark's pod creations (2.6 KB) a walk takes 0.6 µs; the
+/// byte-by-byte walk it replaced took 2.7 µs.
 pub(crate) fn top_level_strings(text: &[u8], starts: &[usize], out: &mut Vec<bool>) {
     out.clear();
     let n = text.len();
-    let mut depth = 0i64;
-    let mut i = 0usize;
     let mut k = 0usize;
-    while k < starts.len() {
-        // Positions passed over inside a string are no token starts.
-        while k < starts.len() && starts[k] < i {
-            out.push(false);
+    // Carried from block to block: whether the first byte is escaped, whether it is
+    // inside a string (all ones or zero), and the depth at the block's start.
+    let mut escape_carry = false;
+    let mut in_string = 0u64;
+    let mut depth = 0i64;
+    let mut base = 0usize;
+    let mut last = [b' '; 64];
+    while k < starts.len() && starts[k] < n {
+        let m = block_masks(block_at(text, base, &mut last));
+        let escaped = escaped_bits(m.backslash, &mut escape_carry);
+        let quotes = m.quote & !escaped;
+        // Bit set from an opening quote up to (not including) its closing quote.
+        let inside = prefix_xor(quotes) ^ in_string;
+        in_string = 0u64.wrapping_sub(inside >> 63);
+        let opens = m.open & !inside;
+        let closes = m.close & !inside;
+        // The first byte after which the depth is below zero, if in this block: from
+        // there on nothing is known ("may be present").
+        let dip = if depth < i64::from(closes.count_ones()) {
+            first_dip(depth, opens, closes)
+        } else {
+            None
+        };
+        let end = base + 64;
+        while k < starts.len() && starts[k] < end.min(n) {
+            let bit = starts[k] - base;
+            if dip.is_some_and(|d| bit > d) {
+                break;
+            }
+            let below = (1u64 << bit) - 1;
+            let at = depth + i64::from((opens & below).count_ones())
+                - i64::from((closes & below).count_ones());
+            out.push(at == 1 && quotes & inside & (1 << bit) != 0);
             k += 1;
         }
-        if k == starts.len() {
+        if dip.is_some() {
             break;
         }
-        if i >= n || depth < 0 {
-            break;
-        }
-        let b = text[i];
-        while k < starts.len() && starts[k] == i {
-            out.push(depth == 1 && b == b'"');
-            k += 1;
-        }
-        match b {
-            b'"' => i = string_end(text, i + 1),
-            b'{' | b'[' => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' | b']' => {
-                depth -= 1;
-                i += 1;
-            }
-            _ => i += 1,
-        }
+        depth += i64::from(opens.count_ones()) - i64::from(closes.count_ones());
+        base = end;
     }
     // Past the end or after unbalanced brackets: unknown, so "may be present".
     out.resize(starts.len(), true);
 }
 
-/// The position after the string whose text starts at `from` (after its opening quote):
-/// past the closing quote, skipping backslash escapes; `text.len()` when unterminated.
-fn string_end(text: &[u8], from: usize) -> usize {
-    let n = text.len();
-    let mut j = from;
-    while j < n {
-        match memchr2(b'"', b'\\', &text[j..]) {
-            None => return n,
-            Some(o) if text[j + o] == b'\\' => j = (j + o + 2).min(n),
-            Some(o) => return j + o + 1,
+/// The first bit (byte of the block) after which the depth, `depth` at the block's
+/// start, is below zero, counting `opens` up and `closes` down in order.
+fn first_dip(mut depth: i64, opens: u64, closes: u64) -> Option<usize> {
+    let mut brackets = opens | closes;
+    while brackets != 0 {
+        let bit = brackets.trailing_zeros() as usize;
+        brackets &= brackets - 1;
+        depth += if opens & (1 << bit) != 0 { 1 } else { -1 };
+        if depth < 0 {
+            return Some(bit);
         }
     }
-    n
+    None
+}
+
+/// The 64 bytes of `text` from `at`, or what is left of them copied into `last` (all
+/// spaces) and spaces after them.
+fn block_at<'t>(text: &'t [u8], at: usize, last: &'t mut [u8; 64]) -> &'t [u8; 64] {
+    match text.get(at..at + 64).map(<&[u8; 64]>::try_from) {
+        Some(Ok(block)) => block,
+        _ => {
+            let rest = text.get(at..).unwrap_or_default();
+            let len = rest.len().min(64);
+            last[..len].copy_from_slice(&rest[..len]);
+            last
+        }
+    }
+}
+
+/// One bit per byte of a block, for each kind of byte the walk needs.
+#[derive(Debug, PartialEq, Eq)]
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    /// `{` or `[`.
+    open: u64,
+    /// `}` or `]`.
+    close: u64,
+}
+
+/// The masks of a block, 16 bytes per compare.
+#[cfg(target_arch = "x86_64")]
+fn block_masks(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let mut m = Masks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+    };
+    for (k, part) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are available
+        // on every x86_64 CPU; `part` is 16 initialized, readable bytes (a
+        // `chunks_exact(16)` piece of a 64-byte array) and `_mm_loadu_si128` has no
+        // alignment requirement. `masks_match_the_scalar_masks` checks the result.
+        let [q, b, o, c] = unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+            // `[` and `{`, `]` and `}` differ in bit 5 only, which no other byte sets to
+            // make `{` or `}`.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let eq = |x: __m128i, byte: u8| {
+                _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(byte as i8))) as u16
+            };
+            [
+                eq(v, b'"'),
+                eq(v, b'\\'),
+                eq(folded, b'{'),
+                eq(folded, b'}'),
+            ]
+        };
+        let shift = 16 * k;
+        m.quote |= u64::from(q) << shift;
+        m.backslash |= u64::from(b) << shift;
+        m.open |= u64::from(o) << shift;
+        m.close |= u64::from(c) << shift;
+    }
+    m
+}
+
+/// The masks of a block, byte by byte.
+#[cfg(any(not(target_arch = "x86_64"), test))]
+fn block_masks_scalar(block: &[u8; 64]) -> Masks {
+    let mut m = Masks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+    };
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => m.quote |= bit,
+            b'\\' => m.backslash |= bit,
+            b'{' | b'[' => m.open |= bit,
+            b'}' | b']' => m.close |= bit,
+            _ => {}
+        }
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn block_masks(block: &[u8; 64]) -> Masks {
+    block_masks_scalar(block)
+}
+
+/// The characters of a block escaped by a backslash (the one right after a backslash
+/// that is not itself escaped); `carry` says whether the block's first byte is escaped
+/// and is set to whether the next block's is.
+fn escaped_bits(backslash: u64, carry: &mut bool) -> u64 {
+    let mut escaped = 0u64;
+    let mut left = backslash;
+    if *carry {
+        escaped |= 1;
+        left &= !1;
+    }
+    *carry = false;
+    while left != 0 {
+        let bit = left.trailing_zeros();
+        left &= left - 1;
+        if bit == 63 {
+            *carry = true;
+        } else {
+            escaped |= 1 << (bit + 1);
+            left &= !(1 << (bit + 1));
+        }
+    }
+    escaped
+}
+
+/// Bit `i` of the result is the parity of bits `0..=i` of `x`.
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
 }
 
 #[cfg(test)]
@@ -128,6 +267,85 @@ mod tests {
         let mut out = Vec::new();
         top_level_strings(b"{}", &[5], &mut out);
         assert_eq!(out, [true]);
+    }
+
+    #[test]
+    fn escapes_and_strings_carry_across_blocks() {
+        // A backslash as the last byte of the first block escapes the quote that opens
+        // the second; the string ends at the quote after it.
+        let mut text = String::from(r#"{"a":""#);
+        text.push_str(&"x".repeat(63 - text.len()));
+        text.push_str(r#"\"still inside","k":1}"#);
+        assert_eq!(&text.as_bytes()[63..65], br#"\""#);
+        assert_eq!(at_top(&text, r#""k""#), [true]);
+        assert_eq!(at_top(&text, r#""still"#), [false]);
+        // Two backslashes ending the block: the quote after them closes the string.
+        let mut text = String::from(r#"{"a":""#);
+        text.push_str(&"x".repeat(62 - text.len()));
+        text.push_str(r#"\\","k":{"k":1}}"#);
+        assert_eq!(&text.as_bytes()[62..65], br#"\\""#);
+        let at = positions(&text, r#""k""#);
+        let mut out = Vec::new();
+        top_level_strings(text.as_bytes(), &at, &mut out);
+        assert_eq!(out, [true, false]);
+    }
+
+    #[test]
+    fn a_dip_in_a_later_block_leaves_the_rest_unknown() {
+        let mut text = String::from(r#"{"pad":""#);
+        text.push_str(&"y".repeat(100));
+        text.push_str(r#""}}"k":1,"m":2"#);
+        let at: Vec<usize> = [
+            1,
+            positions(&text, r#""k""#)[0],
+            positions(&text, r#""m""#)[0],
+        ]
+        .into();
+        let mut out = Vec::new();
+        top_level_strings(text.as_bytes(), &at, &mut out);
+        assert_eq!(out, [true, true, true]);
+        // Before the dip the answer is exact.
+        top_level_strings(text.as_bytes(), &[2], &mut out);
+        assert_eq!(out, [false]);
+    }
+
+    proptest::proptest! {
+        /// The compare-based masks equal the byte-by-byte ones on any block.
+        #[test]
+        fn masks_match_the_scalar_masks(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::Just(b'"'), proptest::prelude::Just(b'\\'),
+                proptest::prelude::Just(b'{'), proptest::prelude::Just(b'['),
+                proptest::prelude::Just(b'}'), proptest::prelude::Just(b']'),
+                proptest::prelude::any::<u8>(),
+            ],
+            64,
+        )) {
+            let block: [u8; 64] = bytes.try_into().expect("64 bytes");
+            proptest::prop_assert_eq!(block_masks(&block), block_masks_scalar(&block));
+        }
+
+        /// Escaped characters as a left-to-right reading finds them, with the carry
+        /// chaining blocks.
+        #[test]
+        fn escaped_bits_read_backslashes_left_to_right(words in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..4)) {
+            let mut carry = false;
+            let mut pending = false;
+            for w in words {
+                let got = escaped_bits(w, &mut carry);
+                let mut want = 0u64;
+                for i in 0..64 {
+                    if pending {
+                        want |= 1 << i;
+                        pending = false;
+                    } else if w & (1 << i) != 0 {
+                        pending = true;
+                    }
+                }
+                proptest::prop_assert_eq!(got, want);
+                proptest::prop_assert_eq!(carry, pending);
+            }
+        }
     }
 
     /// JSON values with nesting, arrays, and strings full of quotes, backslashes and

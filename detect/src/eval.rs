@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 
-use arrow::array::{Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
 use hyperscan::prelude::*;
 use vigil_ingest::SourceKind;
 
@@ -57,6 +57,8 @@ pub struct Evaluator {
     gate_counts: (u64, u64),
     /// Events whose JSON phase 3 parsed, over this evaluator's life.
     parsed: u64,
+    /// Events whose JSON text the prefilter read, over this evaluator's life.
+    text_scans: u64,
     /// Per-leaf buffers reused from batch to batch ([`LeafState`]'s; `bits` all `None`
     /// between batches).
     spare: (Vec<Option<Bitmap>>, Vec<u8>, Vec<u32>),
@@ -103,6 +105,7 @@ impl Evaluator {
         Ok(Self {
             gate_counts: (0, 0),
             parsed: 0,
+            text_scans: 0,
             spare: (Vec::new(), Vec::new(), Vec::new()),
             field_bits: FieldBits::default(),
             scratch,
@@ -121,6 +124,12 @@ impl Evaluator {
     /// every batch so far (the rest were decided from typed columns and the prefilter).
     pub fn parsed_events(&self) -> u64 {
         self.parsed
+    }
+
+    /// How many events' JSON text the prefilter read (checked and scanned for the
+    /// literals and keys of undecided rules), over every batch so far.
+    pub fn prefilter_scans(&self) -> u64 {
+        self.text_scans
     }
 
     /// Evaluates every rule of `kind` on `batch` (which must have that source's schema).
@@ -300,10 +309,14 @@ impl Evaluator {
             .ok_or_else(|| DetectError::Hyperscan("batch has no raw column".into()))?;
         // Phase 2b: string leaves on JSON fields whose literal the event's text lacks.
         if let Some(pf) = &kp.prefilter {
+            let unknown_keys = batch
+                .column_by_name(vigil_ingest::k8s::UNKNOWN_KEYS_COLUMN)
+                .and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
             self.prefilter(
                 kp,
                 pf,
                 raw,
+                unknown_keys,
                 &mut st,
                 &mut undecided,
                 &mut out,
@@ -395,13 +408,17 @@ impl Evaluator {
     /// four is then taken as present wherever it occurs, without a walk, which can only
     /// leave more to parse). One Hyperscan scan per row finds every text;
     /// the rules are then evaluated again, and `undecided`, `need` and `need_fields`
-    /// keep only what is still open, so phase 3 parses fewer events.
+    /// keep only what is still open, so phase 3 parses fewer events. Where every candidate
+    /// is on a field whose first keys the source's events do not define
+    /// ([`Prefilter::unknown_only`]), events whose decoder saw no unknown top-level key
+    /// are not read at all: none of those fields is in them.
     #[allow(clippy::too_many_arguments)]
     fn prefilter<'n>(
         &mut self,
         kp: &'n KindPlan,
         pf: &Prefilter,
         raw: &StringArray,
+        unknown_keys: Option<&BooleanArray>,
         st: &mut LeafState,
         undecided: &mut Vec<Undecided<'n>>,
         out: &mut Vec<RuleMatch>,
@@ -444,6 +461,15 @@ impl Evaluator {
         if cands.is_empty() {
             return Ok(());
         }
+        // Where every candidate is on a field no key of which the source's events define
+        // at the top level, an event whose decoder saw no unknown top-level key has none
+        // of those fields: it is decided (as scanned, with no key found) unread.
+        let by_keys_alone = unknown_keys.filter(|_| {
+            cands.iter().all(|&l| {
+                let f = kp.leaves[l as usize].field;
+                field_slot[f] != u32::MAX && pf.unknown_only[f]
+            })
+        });
         let scratch = need_scratch(self.scratch.as_ref())?;
         let rows = st.rows;
         let mut scanned = Bitmap::zeros(rows);
@@ -457,9 +483,17 @@ impl Evaluator {
         let mut starts: Vec<usize> = Vec::new();
         let mut top: Vec<bool> = Vec::new();
         for r in need.iter() {
+            if let Some(u) = by_keys_alone
+                && u.is_valid(r)
+                && !u.value(r)
+            {
+                scanned.set(r);
+                continue;
+            }
             if !raw.is_valid(r) {
                 continue;
             }
+            self.text_scans += 1;
             let text = raw.value(r);
             let object = text.bytes().find(|b| !b.is_ascii_whitespace()) == Some(b'{');
             if !object

@@ -314,9 +314,34 @@ fn keys_found_only_nested_spare_parsing() {
         for b in &data.0 {
             ev.evaluate(p, b.kind, &b.batch).unwrap();
         }
-        ev.parsed_events()
+        (ev.parsed_events(), ev.prefilter_scans())
     };
-    let (parsed_with, parsed_without) = (parsed(&with), parsed(&without));
+    let ((parsed_with, scans), (parsed_without, _)) = (parsed(&with), parsed(&without));
+    // Only events with a top-level key an audit `Event` does not define (Panther's cases
+    // carry Panther's own `p_*` keys) have their text read: in every other one,
+    // `capabilities` and `hostPath` are known absent from the decoder's column.
+    let unknown_keys = |b: &vigil_ingest::EventBatch| {
+        b.batch
+            .column_by_name("has_unknown_keys")
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::BooleanArray>())
+            .map_or(0, |c| c.true_count())
+    };
+    let with_unknown: usize = data.0.iter().map(unknown_keys).sum();
+    assert!(
+        scans > 0 && scans <= with_unknown as u64,
+        "{scans} of {with_unknown}"
+    );
+    let generated = generated_k8s(5_000);
+    assert_eq!(generated.0.iter().map(unknown_keys).sum::<usize>(), 0);
+    let mut ev = Evaluator::new(&with).unwrap();
+    for b in &generated.0 {
+        ev.evaluate(&with, b.kind, &b.batch).unwrap();
+    }
+    assert_eq!(
+        ev.prefilter_scans(),
+        0,
+        "generated pod creations are decided unread"
+    );
     let matched = matched_pairs(&with, &data.0, None, "event_uid");
     assert!(!matched.is_empty());
     assert_eq!(matched, matched_pairs(&without, &data.0, None, "event_uid"));
@@ -372,4 +397,73 @@ fn keys_settled_at_the_top_still_decide_correctly() {
     // ones because the key was settled at the top after the first 64 walks. (Walked to,
     // they would have been decided absent without parsing.)
     assert_eq!(ev.parsed_events(), 250);
+}
+
+/// SigmaHQ's privileged-pod and host-path rules read top-level `capabilities` and
+/// `hostPath`, keys an audit `Event` does not define. An event that has one anyway (the
+/// decoder marks it in `has_unknown_keys`) is read and matched; one with only an
+/// unrelated unknown key is read and not matched; the others are decided unread. The
+/// verdicts are those without the prefilter.
+#[test]
+fn unknown_top_level_keys_are_read_and_the_others_decided_unread() {
+    use vigil_detect::eval::Evaluator;
+    use vigil_detect::rule::load::load_paths;
+    let pod = |i: usize, extra: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"a{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods","verb":"create","user":{{"username":"dev"}},"objectRef":{{"resource":"pods","namespace":"default","name":"p{i}","apiVersion":"v1"}},"requestObject":{{"spec":{{"containers":[{{"name":"c","securityContext":{{"capabilities":{{"add":["SYS_ADMIN"]}}}}}}],"volumes":[{{"name":"h","hostPath":{{"path":"/"}}}}]}}}},"requestReceivedTimestamp":"2024-05-01T00:00:0{i}Z"{extra}}}"#
+        )
+    };
+    let events = [
+        pod(0, ""),
+        pod(1, r#","capabilities":["SYS_ADMIN"]"#),
+        pod(2, r#","hostPath":"/""#),
+        pod(3, r#","note":"capabilities""#),
+        pod(4, ""),
+    ]
+    .join("\n");
+    let data = batches_of(events.as_bytes());
+    assert!(data.1.is_empty(), "{:?}", data.1);
+    let unknown: Vec<bool> = data
+        .0
+        .iter()
+        .flat_map(|b| {
+            let col = b
+                .batch
+                .column_by_name("has_unknown_keys")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow::array::BooleanArray>()
+                .unwrap()
+                .clone();
+            (0..col.len()).map(move |r| col.value(r))
+        })
+        .collect();
+    assert_eq!(unknown, [false, true, true, true, false]);
+    let rules = corpus().join("sigma/rules/application/kubernetes/audit");
+    let plan = |without_prefilter| {
+        let set = load_paths(std::slice::from_ref(&rules)).unwrap();
+        let opts = CompileOptions {
+            without_prefilter,
+            ..CompileOptions::default()
+        };
+        vigil_detect::compile::compile(set, &opts).unwrap()
+    };
+    let (with, without) = (plan(false), plan(true));
+    let matched = matched_pairs(&with, &data.0, None, "event_uid");
+    assert_eq!(matched, matched_pairs(&without, &data.0, None, "event_uid"));
+    let ids: std::collections::BTreeSet<&str> = matched.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["a1:ResponseComplete", "a2:ResponseComplete"].into(),
+        "{matched:?}"
+    );
+    let mut ev = Evaluator::new(&with).unwrap();
+    for b in &data.0 {
+        ev.evaluate(&with, b.kind, &b.batch).unwrap();
+    }
+    assert_eq!(
+        ev.prefilter_scans(),
+        3,
+        "only the events with unknown keys are read"
+    );
 }

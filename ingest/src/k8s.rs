@@ -5,7 +5,9 @@
 //! `user` and `impersonatedUser` {`username`, `uid`, `groups` (list)}; `sourceIPs` (list);
 //! `objectRef` {`resource`, `namespace`, `name`, `uid`, `apiGroup`, `apiVersion`,
 //! `resourceVersion`, `subresource`}; `responseStatus` {`status`, `reason`, `message`,
-//! `code` (int32)}; `requestReceivedTimestamp` and `stageTimestamp` (timestamps).
+//! `code` (int32)}; `requestReceivedTimestamp` and `stageTimestamp` (timestamps);
+//! `has_unknown_keys` (bool): whether the event has a top-level key an audit `Event` does
+//! not define ([`EVENT_KEYS`]; such keys are in `raw`).
 //! `requestObject`, `responseObject` and `annotations` are in `raw` and addressable by
 //! dotted path (annotation keys contain dots: `annotations.authorization.k8s.io/decision`
 //! resolves, see [`crate::path`]).
@@ -17,8 +19,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Int32Builder, ListBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-    new_null_array,
+    ArrayRef, BooleanBuilder, Int32Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder, new_null_array,
 };
 use arrow::datatypes::{DataType, Field, Fields};
 use simd_json::prelude::*;
@@ -56,6 +58,36 @@ const OBJREF_STR: [&str; 8] = [
     "subresource",
 ];
 const STATUS_STR: [&str; 3] = ["status", "reason", "message"];
+
+/// The top-level keys of an audit `Event` (`audit.k8s.io/v1`, and `timestamp` and
+/// `metadata` of `v1beta1`): typed columns or kept in `raw`. Whether an event has any
+/// other is the `has_unknown_keys` column, which lets detection know that a field named
+/// by another key is absent without reading the event's text.
+pub const EVENT_KEYS: [&str; 20] = [
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "userAgent",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "objectRef",
+    "responseStatus",
+    "requestObject",
+    "responseObject",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "annotations",
+    "timestamp",
+    "metadata",
+];
+
+/// The column telling whether an event has a top-level key not in [`EVENT_KEYS`].
+pub const UNKNOWN_KEYS_COLUMN: &str = "has_unknown_keys";
 
 fn user_fields() -> Fields {
     let mut f: Vec<Field> = str_fields(&USER_STR)
@@ -104,6 +136,7 @@ pub fn fields() -> Vec<Field> {
         true,
     ));
     f.push(Field::new("stageTimestamp", timestamp_type(), true));
+    f.push(Field::new(UNKNOWN_KEYS_COLUMN, DataType::Boolean, false));
     f
 }
 
@@ -192,6 +225,7 @@ pub(crate) struct Builder {
     code: Int32Builder,
     received: TimestampMicrosecondBuilder,
     stage_ts: TimestampMicrosecondBuilder,
+    unknown_keys: BooleanBuilder,
 }
 
 fn ts() -> TimestampMicrosecondBuilder {
@@ -219,6 +253,7 @@ impl Builder {
             code: Int32Builder::new(),
             received: ts(),
             stage_ts: ts(),
+            unknown_keys: BooleanBuilder::new(),
         }
     }
 
@@ -250,6 +285,7 @@ impl Builder {
         let mut st: [Option<Cow<'_, str>>; 3] = Default::default();
         let mut code: Option<i64> = None;
         let (mut received, mut stage_ts, mut legacy_ts, mut created) = (None, None, None, None);
+        let mut unknown_keys = false;
         for (k, v) in obj.iter() {
             if let Some(i) = TOP_STR.iter().position(|n| *n == k) {
                 top[i] = str_of(v);
@@ -291,7 +327,7 @@ impl Builder {
                         .and_then(|t| t.into_string())
                         .and_then(parse_micros)
                 }
-                _ => {}
+                _ => unknown_keys |= !EVENT_KEYS.contains(&k),
             }
         }
         let time = received
@@ -329,6 +365,7 @@ impl Builder {
             .append_option(code.and_then(|c| i32::try_from(c).ok()));
         self.received.append_option(received);
         self.stage_ts.append_option(stage_ts);
+        self.unknown_keys.append_value(unknown_keys);
         Ok(())
     }
 
@@ -353,6 +390,7 @@ impl Builder {
         ));
         specific.push(Arc::new(self.received.finish()));
         specific.push(Arc::new(self.stage_ts.finish()));
+        specific.push(Arc::new(self.unknown_keys.finish()));
         let common = CommonArrays {
             time: Arc::new(self.time.finish()),
             actor_user: Arc::new(self.actor.finish()),

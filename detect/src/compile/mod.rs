@@ -413,6 +413,11 @@ pub struct Prefilter {
     /// its absence can be told: none of them occurs as a string at the top level of the
     /// event's object.
     pub keyed: Vec<bool>,
+    /// Per field: whether none of the keys its path can start with is one the source's
+    /// events define at the top level ([`vigil_ingest::k8s::EVENT_KEYS`]): the field is
+    /// then absent from every event whose decoder saw no unknown top-level key (the
+    /// batch's [`vigil_ingest::k8s::UNKNOWN_KEYS_COLUMN`]), with no need to read its text.
+    pub unknown_only: Vec<bool>,
 }
 
 /// The keys a dotted path can start with at the top of an event (`a.b.c`: `a`, `a.b`,
@@ -429,7 +434,11 @@ fn first_keys(path: &str) -> Option<Vec<&str>> {
 }
 
 /// The prefilter of the leaves and fields read from the verbatim JSON.
-fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
+fn prefilter(kind: SourceKind, leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
+    let known = match kind {
+        SourceKind::K8sAudit => Some(&vigil_ingest::k8s::EVENT_KEYS[..]),
+        _ => None,
+    };
     // Texts, deduplicated ignoring ASCII case (they are matched so).
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut texts: Vec<Expr> = Vec::new();
@@ -446,6 +455,7 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
         })
     };
     let mut keyed = vec![false; fields.len()];
+    let mut unknown_only = vec![false; fields.len()];
     let mut key_ids: Vec<(usize, usize)> = Vec::new();
     let mut literal_ids: Vec<(usize, u32)> = Vec::new();
     for (f, field) in fields.iter().enumerate() {
@@ -453,6 +463,7 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
             && let Some(keys) = first_keys(path)
         {
             keyed[f] = true;
+            unknown_only[f] = known.is_some_and(|known| keys.iter().all(|k| !known.contains(k)));
             key_ids.extend(keys.into_iter().map(|k| (id_of(&format!("\"{k}\"")), f)));
         }
     }
@@ -482,6 +493,7 @@ fn prefilter(leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>>
         fields_of,
         text_len,
         keyed,
+        unknown_only,
     }))
 }
 
@@ -1001,7 +1013,7 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
         let prefilter = if opts.without_prefilter {
             None
         } else {
-            prefilter(&b.leaves, &fields)?
+            prefilter(b.kind, &b.leaves, &fields)?
         };
         kinds.push(KindPlan::new(
             b.kind,

@@ -253,6 +253,25 @@ fn escaped_and_folded_values_still_match() {
     assert_eq!(without, want);
 }
 
+/// The plan of the SigmaHQ rules under `rules`, with or without the prefilter.
+fn sigma_plan(rules: &std::path::Path, without_prefilter: bool) -> Compiled {
+    let set = vigil_detect::rule::load::load_paths(&[rules.to_path_buf()]).unwrap();
+    let opts = CompileOptions {
+        without_prefilter,
+        ..CompileOptions::default()
+    };
+    vigil_detect::compile::compile(set, &opts).unwrap()
+}
+
+/// How many of `batches`' events the prefilter read to evaluate `plan`.
+fn prefilter_scans(plan: &Compiled, batches: &[vigil_ingest::EventBatch]) -> u64 {
+    let mut ev = vigil_detect::eval::Evaluator::new(plan).unwrap();
+    for b in batches {
+        ev.evaluate(plan, b.kind, &b.batch).unwrap();
+    }
+    ev.prefilter_scans()
+}
+
 /// Real Kubernetes pod creations (Panther's EKS audit test events) and generated ones
 /// carry `capabilities` under each container's `securityContext`. SigmaHQ's
 /// privileged-pod rule reads a top-level `capabilities`, which audit events do not
@@ -261,7 +280,6 @@ fn escaped_and_folded_values_still_match() {
 #[test]
 fn keys_found_only_nested_spare_parsing() {
     use vigil_detect::eval::Evaluator;
-    use vigil_detect::rule::load::load_paths;
     let c = corpus();
     let eks = std::fs::read_to_string(c.join("panther-tests/by_log_type/Amazon.EKS.Audit.jsonl"))
         .unwrap();
@@ -300,15 +318,7 @@ fn keys_found_only_nested_spare_parsing() {
     data.0.extend(generated_k8s(5_000).0);
     let pod_creations = pods(&data);
     let rules = c.join("sigma/rules/application/kubernetes");
-    let plan = |without_prefilter| {
-        let set = load_paths(std::slice::from_ref(&rules)).unwrap();
-        let opts = CompileOptions {
-            without_prefilter,
-            ..CompileOptions::default()
-        };
-        vigil_detect::compile::compile(set, &opts).unwrap()
-    };
-    let (with, without) = (plan(false), plan(true));
+    let (with, without) = (sigma_plan(&rules, false), sigma_plan(&rules, true));
     let parsed = |p: &Compiled| {
         let mut ev = Evaluator::new(p).unwrap();
         for b in &data.0 {
@@ -333,12 +343,8 @@ fn keys_found_only_nested_spare_parsing() {
     );
     let generated = generated_k8s(5_000);
     assert_eq!(generated.0.iter().map(unknown_keys).sum::<usize>(), 0);
-    let mut ev = Evaluator::new(&with).unwrap();
-    for b in &generated.0 {
-        ev.evaluate(&with, b.kind, &b.batch).unwrap();
-    }
     assert_eq!(
-        ev.prefilter_scans(),
+        prefilter_scans(&with, &generated.0),
         0,
         "generated pod creations are decided unread"
     );
@@ -406,8 +412,6 @@ fn keys_settled_at_the_top_still_decide_correctly() {
 /// verdicts are those without the prefilter.
 #[test]
 fn unknown_top_level_keys_are_read_and_the_others_decided_unread() {
-    use vigil_detect::eval::Evaluator;
-    use vigil_detect::rule::load::load_paths;
     let pod = |i: usize, extra: &str| {
         format!(
             r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"a{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods","verb":"create","user":{{"username":"dev"}},"objectRef":{{"resource":"pods","namespace":"default","name":"p{i}","apiVersion":"v1"}},"requestObject":{{"spec":{{"containers":[{{"name":"c","securityContext":{{"capabilities":{{"add":["SYS_ADMIN"]}}}}}}],"volumes":[{{"name":"h","hostPath":{{"path":"/"}}}}]}}}},"requestReceivedTimestamp":"2024-05-01T00:00:0{i}Z"{extra}}}"#
@@ -440,15 +444,7 @@ fn unknown_top_level_keys_are_read_and_the_others_decided_unread() {
         .collect();
     assert_eq!(unknown, [false, true, true, true, false]);
     let rules = corpus().join("sigma/rules/application/kubernetes/audit");
-    let plan = |without_prefilter| {
-        let set = load_paths(std::slice::from_ref(&rules)).unwrap();
-        let opts = CompileOptions {
-            without_prefilter,
-            ..CompileOptions::default()
-        };
-        vigil_detect::compile::compile(set, &opts).unwrap()
-    };
-    let (with, without) = (plan(false), plan(true));
+    let (with, without) = (sigma_plan(&rules, false), sigma_plan(&rules, true));
     let matched = matched_pairs(&with, &data.0, None, "event_uid");
     assert_eq!(matched, matched_pairs(&without, &data.0, None, "event_uid"));
     let ids: std::collections::BTreeSet<&str> = matched.iter().map(|(_, e)| e.as_str()).collect();
@@ -457,12 +453,8 @@ fn unknown_top_level_keys_are_read_and_the_others_decided_unread() {
         ["a1:ResponseComplete", "a2:ResponseComplete"].into(),
         "{matched:?}"
     );
-    let mut ev = Evaluator::new(&with).unwrap();
-    for b in &data.0 {
-        ev.evaluate(&with, b.kind, &b.batch).unwrap();
-    }
     assert_eq!(
-        ev.prefilter_scans(),
+        prefilter_scans(&with, &data.0),
         3,
         "only the events with unknown keys are read"
     );

@@ -236,7 +236,7 @@ impl StrCol {
         self.data.len()
     }
 
-    /// Appends a value. Only whole `&str`s are appended (here and in [`Self::push_span`]),
+    /// Appends a value. Only whole `&str`s are appended (here and in [`Self::push_span_data`]),
     /// so the values are valid UTF-8 and every offset is a char boundary.
     #[inline(always)]
     pub(crate) fn push(&mut self, v: &str) {

@@ -7,7 +7,7 @@
 //! `resourceVersion`, `subresource`}; `responseStatus` {`status`, `reason`, `message`,
 //! `code` (int32)}; `requestReceivedTimestamp` and `stageTimestamp` (timestamps);
 //! `has_unknown_keys` (bool): whether the event has a top-level key an audit `Event` does
-//! not define ([`EVENT_KEYS`]; such keys are in `raw`).
+//! not define ([`is_event_key`]; such keys are in `raw`).
 //! `requestObject`, `responseObject` and `annotations` are in `raw` and addressable by
 //! dotted path (annotation keys contain dots: `annotations.authorization.k8s.io/decision`
 //! resolves, see [`crate::path`]).
@@ -59,19 +59,9 @@ const OBJREF_STR: [&str; 8] = [
 ];
 const STATUS_STR: [&str; 3] = ["status", "reason", "message"];
 
-/// The top-level keys of an audit `Event` (`audit.k8s.io/v1`, and `timestamp` and
-/// `metadata` of `v1beta1`): typed columns or kept in `raw`. Whether an event has any
-/// other is the `has_unknown_keys` column, which lets detection know that a field named
-/// by another key is absent without reading the event's text.
-pub const EVENT_KEYS: [&str; 20] = [
-    "kind",
-    "apiVersion",
-    "level",
-    "auditID",
-    "stage",
-    "requestURI",
-    "verb",
-    "userAgent",
+/// The top-level keys of an audit `Event` besides [`TOP_STR`]'s (`audit.k8s.io/v1`, and
+/// `timestamp` and `metadata` of `v1beta1`): typed columns or kept in `raw`.
+const OTHER_EVENT_KEYS: [&str; 12] = [
     "user",
     "impersonatedUser",
     "sourceIPs",
@@ -86,7 +76,15 @@ pub const EVENT_KEYS: [&str; 20] = [
     "metadata",
 ];
 
-/// The column telling whether an event has a top-level key not in [`EVENT_KEYS`].
+/// Whether `key` is a top-level key of an audit `Event`. Whether an event has any other
+/// is the [`UNKNOWN_KEYS_COLUMN`] column, which lets detection know that a field named by
+/// another key is absent without reading the event's text.
+pub fn is_event_key(key: &str) -> bool {
+    TOP_STR.contains(&key) || OTHER_EVENT_KEYS.contains(&key)
+}
+
+/// The column telling whether an event has a top-level key that is not an audit `Event`'s
+/// ([`is_event_key`]).
 pub const UNKNOWN_KEYS_COLUMN: &str = "has_unknown_keys";
 
 fn user_fields() -> Fields {
@@ -327,7 +325,7 @@ impl Builder {
                         .and_then(|t| t.into_string())
                         .and_then(parse_micros)
                 }
-                _ => unknown_keys |= !EVENT_KEYS.contains(&k),
+                _ => unknown_keys |= !is_event_key(k),
             }
         }
         let time = received

@@ -414,7 +414,7 @@ pub struct Prefilter {
     /// event's object.
     pub keyed: Vec<bool>,
     /// Per field: whether none of the keys its path can start with is one the source's
-    /// events define at the top level ([`vigil_ingest::k8s::EVENT_KEYS`]): the field is
+    /// events define at the top level ([`vigil_ingest::k8s::is_event_key`]): the field is
     /// then absent from every event whose decoder saw no unknown top-level key (the
     /// batch's [`vigil_ingest::k8s::UNKNOWN_KEYS_COLUMN`]), with no need to read its text.
     pub unknown_only: Vec<bool>,
@@ -435,8 +435,9 @@ fn first_keys(path: &str) -> Option<Vec<&str>> {
 
 /// The prefilter of the leaves and fields read from the verbatim JSON.
 fn prefilter(kind: SourceKind, leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
-    let known = match kind {
-        SourceKind::K8sAudit => Some(&vigil_ingest::k8s::EVENT_KEYS[..]),
+    // Whether a key is one the source's events define at the top level, where known.
+    let known: Option<fn(&str) -> bool> = match kind {
+        SourceKind::K8sAudit => Some(vigil_ingest::k8s::is_event_key),
         _ => None,
     };
     // Texts, deduplicated ignoring ASCII case (they are matched so).
@@ -463,7 +464,7 @@ fn prefilter(kind: SourceKind, leaves: &[Leaf], fields: &[FieldPlan]) -> Result<
             && let Some(keys) = first_keys(path)
         {
             keyed[f] = true;
-            unknown_only[f] = known.is_some_and(|known| keys.iter().all(|k| !known.contains(k)));
+            unknown_only[f] = known.is_some_and(|known| keys.iter().all(|k| !known(k)));
             key_ids.extend(keys.into_iter().map(|k| (id_of(&format!("\"{k}\"")), f)));
         }
     }

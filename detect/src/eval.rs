@@ -310,7 +310,7 @@ impl Evaluator {
         // Phase 2b: string leaves on JSON fields whose literal the event's text lacks.
         if let Some(pf) = &kp.prefilter {
             let unknown_keys = batch
-                .column_by_name(vigil_ingest::k8s::UNKNOWN_KEYS_COLUMN)
+                .column_by_name(vigil_ingest::schema::UNKNOWN_KEYS_COLUMN)
                 .and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
             self.prefilter(
                 kp,

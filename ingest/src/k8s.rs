@@ -77,15 +77,11 @@ const OTHER_EVENT_KEYS: [&str; 12] = [
 ];
 
 /// Whether `key` is a top-level key of an audit `Event`. Whether an event has any other
-/// is the [`UNKNOWN_KEYS_COLUMN`] column, which lets detection know that a field named by
+/// is the [`UNKNOWN_KEYS_COLUMN`](crate::schema::UNKNOWN_KEYS_COLUMN) column, which lets detection know that a field named by
 /// another key is absent without reading the event's text.
 pub fn is_event_key(key: &str) -> bool {
     TOP_STR.contains(&key) || OTHER_EVENT_KEYS.contains(&key)
 }
-
-/// The column telling whether an event has a top-level key that is not an audit `Event`'s
-/// ([`is_event_key`]).
-pub const UNKNOWN_KEYS_COLUMN: &str = "has_unknown_keys";
 
 fn user_fields() -> Fields {
     let mut f: Vec<Field> = str_fields(&USER_STR)
@@ -134,7 +130,11 @@ pub fn fields() -> Vec<Field> {
         true,
     ));
     f.push(Field::new("stageTimestamp", timestamp_type(), true));
-    f.push(Field::new(UNKNOWN_KEYS_COLUMN, DataType::Boolean, false));
+    f.push(Field::new(
+        crate::schema::UNKNOWN_KEYS_COLUMN,
+        DataType::Boolean,
+        false,
+    ));
     f
 }
 

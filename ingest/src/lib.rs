@@ -43,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+pub mod blocks;
 pub mod cloudtrail;
 mod columns;
 mod dead_letter;

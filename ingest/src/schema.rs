@@ -73,6 +73,21 @@ pub fn ocsf_class(kind: SourceKind) -> (i32, &'static str) {
     }
 }
 
+/// The column, in the sources whose decoder knows their events' top-level keys
+/// ([`defines_top_level_key`]), telling whether an event has a top-level key its source
+/// does not define (such keys stay in `raw`).
+pub const UNKNOWN_KEYS_COLUMN: &str = "has_unknown_keys";
+
+/// For a source whose batches have [`UNKNOWN_KEYS_COLUMN`]: whether a key is one its
+/// events define at the top level (a field named by any other key is absent from an
+/// event whose column is `false`). `None` for the others.
+pub fn defines_top_level_key(kind: SourceKind) -> Option<fn(&str) -> bool> {
+    match kind {
+        SourceKind::K8sAudit => Some(crate::k8s::is_event_key),
+        _ => None,
+    }
+}
+
 /// The full, stable schema of batches of `kind`: the common columns, then the
 /// source-specific ones.
 pub fn schema(kind: SourceKind) -> SchemaRef {

@@ -27,6 +27,7 @@ use arrow::array::{
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, TimestampMicrosecondType};
 
+use crate::blocks::{block_at, byte_mask};
 use crate::columns::{StrCol, Validity};
 use crate::schema::{CommonArrays, assemble, content_hash_into, status_word, timestamp_type};
 use crate::{IngestError, Result, SourceKind};
@@ -378,63 +379,6 @@ const CHUNK_ROWS: usize = 64;
 /// numbers are never negative).
 const NULL_INT: i64 = -1;
 
-/// Bit `i` of the result is set when `chunk[i]` is a space.
-#[inline(always)]
-fn space_mask(chunk: &[u8; 64]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        let mut mask = 0u64;
-        for (k, part) in chunk.chunks_exact(16).enumerate() {
-            // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are available
-            // on every x86_64 CPU; `part` is 16 initialized, readable bytes (a
-            // `chunks_exact(16)` piece of a 64-byte array) and `_mm_loadu_si128` has no
-            // alignment requirement. Exercised by `tokenize_matches_a_plain_split` and by
-            // every flow record the tests decode.
-            let bits = unsafe {
-                let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)))
-            } as u16;
-            mask |= u64::from(bits) << (16 * k);
-        }
-        mask
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        // Eight bytes at a time: the high bit of each byte of `z` is set exactly where
-        // the byte is a space; a multiply gathers those bits into one byte.
-        const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        const SPACES: u64 = 0x2020_2020_2020_2020;
-        let mut mask = 0u64;
-        for (k, part) in chunk.chunks_exact(8).enumerate() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(part);
-            let x = u64::from_le_bytes(w) ^ SPACES;
-            let z = !(((x & LO7) + LO7) | x | LO7);
-            let bits = ((z >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
-            mask |= bits << (8 * k);
-        }
-        mask
-    }
-}
-
-/// The 64 bytes of `text` from `at`, or what is left of them followed by spaces.
-#[inline(always)]
-fn chunk_at<'t>(text: &'t [u8], at: usize, pad: &'t mut [u8; 64]) -> &'t [u8; 64] {
-    match text.get(at..at + 64).map(<&[u8; 64]>::try_from) {
-        Some(Ok(c)) => c,
-        _ => {
-            let rest = &text[at.min(text.len())..];
-            let n = rest.len().min(64);
-            *pad = [b' '; 64];
-            pad[..n].copy_from_slice(&rest[..n]);
-            pad
-        }
-    }
-}
-
 /// Splits `text[start..end]` on spaces (a run of spaces is one separator). Writes the
 /// first `starts.len()` token spans (absolute offsets in `text`) into `starts`/`ends`
 /// and returns the number of tokens.
@@ -476,7 +420,7 @@ fn tokenize_single_spaced(
     let mut at = start;
     let mut pad = [b' '; 64];
     while at < end {
-        let mut spaces = space_mask(chunk_at(text, at, &mut pad));
+        let mut spaces = byte_mask(block_at(text, at, &mut pad), b' ');
         let left = end - at;
         if left < 64 {
             spaces &= !(u64::MAX << left);
@@ -523,7 +467,7 @@ fn tokenize_any(
     let mut at = start;
     let mut pad = [b' '; 64];
     while at < end {
-        let mut spaces = space_mask(chunk_at(text, at, &mut pad));
+        let mut spaces = byte_mask(block_at(text, at, &mut pad), b' ');
         let left = end - at;
         if left < 64 {
             // Bytes past the line count as spaces.

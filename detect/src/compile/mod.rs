@@ -272,18 +272,18 @@ impl KindPlan {
             fs.dedup();
             fields_of_rule.push(fs);
         }
-        let mut gate_leaf = vec![false; leaves.len()];
         let mut rules_of_gate = vec![Vec::new(); leaves.len()];
         let mut ungated_rules = Vec::new();
         for (ri, g) in gates.iter().enumerate() {
             match g {
-                Some(g) => g.iter().for_each(|&l| {
-                    gate_leaf[l as usize] = true;
-                    rules_of_gate[l as usize].push(ri as u32);
-                }),
+                Some(g) => g
+                    .iter()
+                    .for_each(|&l| rules_of_gate[l as usize].push(ri as u32)),
                 None => ungated_rules.push(ri as u32),
             }
         }
+        // Per leaf: whether it is in some rule's gate.
+        let gate_leaf: Vec<bool> = rules_of_gate.iter().map(|rs| !rs.is_empty()).collect();
         let mut gated = vec![false; fields.len()];
         for (l, leaf) in leaves.iter().enumerate() {
             if gate_leaf[l] {
@@ -414,9 +414,10 @@ pub struct Prefilter {
     /// event's object.
     pub keyed: Vec<bool>,
     /// Per field: whether none of the keys its path can start with is one the source's
-    /// events define at the top level ([`vigil_ingest::k8s::is_event_key`]): the field is
-    /// then absent from every event whose decoder saw no unknown top-level key (the
-    /// batch's [`vigil_ingest::k8s::UNKNOWN_KEYS_COLUMN`]), with no need to read its text.
+    /// events define at the top level ([`vigil_ingest::schema::defines_top_level_key`]):
+    /// the field is then absent from every event whose decoder saw no unknown top-level
+    /// key (the batch's [`vigil_ingest::schema::UNKNOWN_KEYS_COLUMN`]), with no need to
+    /// read its text.
     pub unknown_only: Vec<bool>,
 }
 
@@ -436,10 +437,7 @@ fn first_keys(path: &str) -> Option<Vec<&str>> {
 /// The prefilter of the leaves and fields read from the verbatim JSON.
 fn prefilter(kind: SourceKind, leaves: &[Leaf], fields: &[FieldPlan]) -> Result<Option<Prefilter>> {
     // Whether a key is one the source's events define at the top level, where known.
-    let known: Option<fn(&str) -> bool> = match kind {
-        SourceKind::K8sAudit => Some(vigil_ingest::k8s::is_event_key),
-        _ => None,
-    };
+    let known = vigil_ingest::schema::defines_top_level_key(kind);
     // Texts, deduplicated ignoring ASCII case (they are matched so).
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut texts: Vec<Expr> = Vec::new();

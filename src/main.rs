@@ -66,10 +66,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         // A closed pipe (`vigil detect ... | head`) is the reader being done, not an error.
+        // Writing JSON reports it as serde_json's error, which keeps the I/O error's kind.
         Err(e)
             if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                let kind = match c.downcast_ref::<serde_json::Error>() {
+                    Some(json) => json.io_error_kind(),
+                    None => c.downcast_ref::<std::io::Error>().map(|io| io.kind()),
+                };
+                kind == Some(std::io::ErrorKind::BrokenPipe)
             }) =>
         {
             ExitCode::SUCCESS

@@ -47,6 +47,30 @@ fn rules_check_reports_loaded_and_rejected_with_reasons() {
 }
 
 #[test]
+fn a_closed_output_pipe_ends_detect_quietly() {
+    // `vigil detect ... | head -1`: the reader going away is not an error. The read end
+    // is closed before Vigil writes, so its first finding meets a closed pipe.
+    let c = corpus();
+    let mut child = common::vigil_cmd(&[
+        "detect",
+        "--rules",
+        c.join("sigma/rules/cloud/aws").to_str().unwrap(),
+        c.join("invictus-sigma-aws/CloudTrail").to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("error"), "{stderr}");
+    // It did stop early: the run's closing summary was never reached.
+    assert!(!stderr.contains("findings ("), "{stderr}");
+}
+
+#[test]
 fn detect_prints_one_finding_per_line_deterministically() {
     let c = corpus();
     let rules = c.join("sigma/rules/cloud/aws");

@@ -1,6 +1,7 @@
 //! `vigil rules check` and the rule options shared by the commands that load rules.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -168,32 +169,43 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         args.options(CorrelationConfig::default())?,
     )?;
     let r = engine.report();
+    // Written, not `println!`ed: `vigil rules check | head` meets a closed pipe, which
+    // `main` treats as the reader being done (`println!` would panic).
+    let mut out = std::io::stdout().lock();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(r)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(r)?)?;
     } else {
         for l in &r.loaded {
-            println!(
+            writeln!(
+                out,
                 "loaded    {:<38} {:<11} {:<10} {}",
                 l.rule_id,
                 l.kind,
                 l.source.unwrap_or("-"),
                 l.title
-            );
+            )?;
             for w in &l.warnings {
-                println!("  warning: {w}");
+                writeln!(out, "  warning: {w}")?;
             }
         }
         for rej in &r.rejected {
-            println!(
+            writeln!(
+                out,
                 "rejected  {:<38} {}\n  {}\n  reason: {}",
                 rej.rule_id.as_deref().unwrap_or("?"),
                 rej.title.as_deref().unwrap_or(""),
                 rej.origin,
                 rej.reason
-            );
+            )?;
         }
-        println!("{} loaded, {} rejected", r.loaded.len(), r.rejected.len());
+        writeln!(
+            out,
+            "{} loaded, {} rejected",
+            r.loaded.len(),
+            r.rejected.len()
+        )?;
     }
+    out.flush()?;
     Ok(if r.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {

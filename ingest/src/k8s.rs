@@ -77,8 +77,9 @@ const OTHER_EVENT_KEYS: [&str; 12] = [
 ];
 
 /// Whether `key` is a top-level key of an audit `Event`. Whether an event has any other
-/// is the [`UNKNOWN_KEYS_COLUMN`](crate::schema::UNKNOWN_KEYS_COLUMN) column, which lets detection know that a field named by
-/// another key is absent without reading the event's text.
+/// is the [`UNKNOWN_KEYS_COLUMN`](crate::schema::UNKNOWN_KEYS_COLUMN) column, which lets
+/// detection know that a field named by another key is absent without reading the
+/// event's text.
 pub fn is_event_key(key: &str) -> bool {
     TOP_STR.contains(&key) || OTHER_EVENT_KEYS.contains(&key)
 }

@@ -281,7 +281,7 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     // rsigma: the same rules and events (pre-parsed JSON), as many events as the budget
     // allows, measured as Vigil is.
     let rs = rsigma_engine(rules_text)?;
-    let (rsigma_eps, done, rm) = rsigma_passes(&rs, &d.json, budget);
+    let (rsigma_eps, (done, rm)) = rsigma_passes(&rs, &d.json, budget)?;
     Ok(Measure {
         compile_s,
         rules: n_rules,
@@ -307,27 +307,38 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
 /// at 10.1M events/s, a warm evaluator's at 10.4M.)
 /// The batches here were decoded long before (seconds to minutes in a full run); the
 /// pipeline detects each batch as the decoder makes it, which [`fresh`] measures. rsigma
-/// is measured the same way ([`rsigma_passes`]).
+/// is measured the same way ([`rsigma_passes`]), both through [`warm_then_median`].
 fn passes(
     plan: &vigil_detect::compile::Compiled,
     ev: &mut vigil_detect::eval::Evaluator,
     batches: &[EventBatch],
     repeat: usize,
 ) -> Result<(f64, usize)> {
-    for b in batches {
-        detect_batch(plan, ev, b)?;
-    }
-    let mut matches = 0;
-    let mut times = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
+    warm_then_median(repeat, || {
         let t = Instant::now();
-        matches = 0;
+        let mut matches = 0;
         for b in batches {
             matches += detect_batch(plan, ev, b)?.len();
         }
-        times.push(t.elapsed().as_secs_f64());
+        Ok((t.elapsed().as_secs_f64(), matches))
+    })
+}
+
+/// The measuring protocol every engine gets: one untimed `pass`, then `timed` timed ones.
+/// A pass returns its figure (seconds or events/s) and what it found; the result is the
+/// median figure and what the last pass found.
+fn warm_then_median<T>(
+    timed: usize,
+    mut pass: impl FnMut() -> Result<(f64, T)>,
+) -> Result<(f64, T)> {
+    let (_, mut found) = pass()?;
+    let mut figures = Vec::with_capacity(timed);
+    for _ in 0..timed {
+        let (figure, f) = pass()?;
+        figures.push(figure);
+        found = f;
     }
-    Ok((super::median(&mut times), matches))
+    Ok((super::median(&mut figures), found))
 }
 
 /// Reads every byte of `b` once (a sum the optimiser cannot drop).
@@ -344,8 +355,8 @@ fn rsigma_passes(
     rs: &rsigma_eval::Engine,
     json: &[serde_json::Value],
     budget: f64,
-) -> (f64, usize, usize) {
-    let pass = || {
+) -> Result<(f64, (usize, usize))> {
+    warm_then_median(3, || {
         let t = Instant::now();
         let (mut matches, mut done) = (0, 0);
         for v in json {
@@ -355,13 +366,8 @@ fn rsigma_passes(
                 break;
             }
         }
-        (done as f64 / t.elapsed().as_secs_f64(), done, matches)
-    };
-    pass();
-    let timed: Vec<(f64, usize, usize)> = (0..3).map(|_| pass()).collect();
-    let mut rates: Vec<f64> = timed.iter().map(|p| p.0).collect();
-    let (_, done, matches) = timed[timed.len() - 1];
-    (super::median(&mut rates), done, matches)
+        Ok((done as f64 / t.elapsed().as_secs_f64(), (done, matches)))
+    })
 }
 
 /// A decoder sink that detects each batch as the decoder flushes it, then drops it (as
@@ -436,26 +442,20 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
 /// right after the decoder made it, rsigma evaluates each chunk of as many events right
 /// after serde_json parsed them, and only the detection is timed. The passes above read
 /// input decoded long before (all of it, far larger than the caches), so they measure
-/// detection reading its input from memory; here it reads what was just written. One
-/// untimed pass warms Vigil's value caches and memory, as [`passes`]' untimed pass does; then the
-/// median of three timed passes, for both engines; rsigma gets the same budget per pass
-/// as above. Returns Vigil's and rsigma's events/s.
+/// detection reading its input from memory; here it reads what was just written. Both
+/// engines are measured by [`warm_then_median`] with three timed passes; rsigma gets the
+/// same budget per pass as above. Returns Vigil's and rsigma's events/s.
 fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
     let engine = vigil_engine(rules_text)?;
     let plan = engine.plan().clone();
     let cfg = DecoderConfig::default();
     let mut sink = Detecting::new(&plan, engine.evaluator()?);
-    vigil_ingest::decode_bytes(&d.ndjson, "bench", &cfg, &mut sink)?;
-    let mut times = Vec::new();
-    let mut vm = 0;
-    for _ in 0..3 {
+    let (v, vm) = warm_then_median(3, || {
         sink.matches = 0;
         sink.secs = 0.0;
         vigil_ingest::decode_bytes(&d.ndjson, "bench", &cfg, &mut sink)?;
-        times.push(sink.secs);
-        vm = sink.matches;
-    }
-    let v = super::median(&mut times);
+        Ok((sink.secs, sink.matches))
+    })?;
     if vigil_only() {
         return Ok((d.json.len() as f64 / v, f64::NAN));
     }
@@ -465,8 +465,7 @@ fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    // As Vigil: one untimed pass, then the median of three timed ones.
-    let pass = || -> Result<(f64, usize, usize)> {
+    let (rate, (done, rm)) = warm_then_median(3, || {
         let (mut r, mut done, mut rm) = (0.0, 0, 0);
         for chunk in lines.chunks(cfg.batch_rows) {
             let values = chunk
@@ -483,20 +482,12 @@ fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
                 break;
             }
         }
-        Ok((done as f64 / r, done, rm))
-    };
-    pass()?;
-    let mut rates = Vec::new();
-    let (mut done, mut rm) = (0, 0);
-    for _ in 0..3 {
-        let (rate, n, m) = pass()?;
-        rates.push(rate);
-        (done, rm) = (n, m);
-    }
+        Ok((done as f64 / r, (done, rm)))
+    })?;
     if done == lines.len() && vm != rm {
         bail!("fresh input: vigil found {vm} matches, rsigma {rm}");
     }
-    Ok((d.json.len() as f64 / v, super::median(&mut rates)))
+    Ok((d.json.len() as f64 / v, rate))
 }
 
 fn correlations(d: &Data) -> Result<()> {

@@ -61,15 +61,27 @@ fn struct_fields(dt: &DataType) -> Option<&Fields> {
     }
 }
 
-/// Resolves `field` for `kind`: a typed column when the dotted path names one (column,
-/// then struct children), else a path into `raw` (JSON sources) or absent (flow logs).
+/// Resolves `field` for `kind`: a typed column when the dotted path names one of the
+/// source's columns (column, then struct children), else a path into `raw` (JSON
+/// sources) or absent (flow logs). Vigil's own columns
+/// ([`vigil_ingest::schema::COMMON_COLUMNS`], the unknown-keys flag) are never a rule's
+/// field.
 pub fn resolve(kind: SourceKind, field: &str) -> Access {
     let schema = vigil_ingest::schema::schema(kind);
     let json_source = kind != SourceKind::VpcFlow;
     // Longest prefix of dot-separated segments that names a top-level column (flow log
     // field names contain `-`, never `.`).
     let segs: Vec<&str> = field.split('.').collect();
-    if let Ok(i) = schema.index_of(field) {
+    // Vigil's own columns (the common OCSF-named ones, the unknown-keys flag) are not the
+    // event's fields: a rule's `status` is the event's `status`, if it has one, not the
+    // outcome Vigil derived (SigmaHQ's `aws_delete_saml_provider` reads `status`).
+    let own = |name: &str| {
+        vigil_ingest::schema::COMMON_COLUMNS.contains(&name)
+            || name == vigil_ingest::schema::UNKNOWN_KEYS_COLUMN
+    };
+    if own(segs[0]) {
+        // Read from the event, as any field no column names.
+    } else if let Ok(i) = schema.index_of(field) {
         if let Some(a) = leaf_access(kind, vec![i], schema.field(i).data_type()) {
             return a;
         }

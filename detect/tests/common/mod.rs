@@ -43,6 +43,19 @@ pub fn batches(paths: &[PathBuf]) -> Batches {
     out
 }
 
+/// Decodes the events a JSON-lines file wraps, one per line under `key` (Panther's test
+/// cases keep the event under `log`, the AWS documentation extracts under `event`).
+pub fn unwrapped_batches(path: &Path, key: &str) -> Batches {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut events = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        events.push_str(&case[key].to_string());
+        events.push('\n');
+    }
+    batches_of(events.as_bytes())
+}
+
 /// Decodes bytes into batches.
 pub fn batches_of(bytes: &[u8]) -> Batches {
     let mut out = Batches::default();

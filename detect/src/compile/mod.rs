@@ -18,8 +18,8 @@ use crate::fields::{Access, resolve};
 use crate::logsource::route;
 use crate::rule::load::{Rejection, RuleSet};
 use crate::rule::{
-    AnyRule, Cond, CorrelationRule, Detection, FieldPredicate, Meta, Op, Quant, SigmaRule,
-    SigmaValue, TimePart,
+    AnyRule, Cond, CorrelationRule, Detection, FieldPredicate, Meta, Op, Quant, Selector,
+    SigmaRule, SigmaValue, TimePart,
 };
 use crate::{DetectError, Result};
 use gate_bound::GateBound;
@@ -1080,6 +1080,15 @@ fn compile_cond(c: &Cond, searches: &[(String, Node)]) -> std::result::Result<No
                 .filter(|(n, _)| sel.selects(n))
                 .map(|(_, node)| node.clone())
                 .collect();
+            // As an unknown identifier is: `all of filter_*` over no search would hold on
+            // every event, `1 of filter_*` on none, neither what the author meant.
+            if chosen.is_empty() {
+                let what = match sel {
+                    Selector::Them => "them".to_string(),
+                    Selector::Pattern(p) => p.clone(),
+                };
+                return Err(format!("`of {what}` selects no search identifier"));
+            }
             match q {
                 Quant::Any => Node::or(chosen),
                 Quant::All => Node::and(chosen),

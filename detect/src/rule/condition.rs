@@ -150,9 +150,32 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Parentheses and `not`s open around the current position.
+    depth: usize,
 }
 
+/// How deeply a condition may nest (parentheses and `not`s): parsing, compiling and
+/// evaluating it recurse once per level, and a hostile rule file must not overflow the
+/// stack. SigmaHQ's conditions nest a few levels.
+const MAX_DEPTH: usize = 64;
+
 impl Parser {
+    /// `inner` one level deeper.
+    fn nested(
+        &mut self,
+        inner: impl FnOnce(&mut Self) -> Result<Cond, String>,
+    ) -> Result<Cond, String> {
+        if self.depth == MAX_DEPTH {
+            return Err(format!(
+                "the condition nests deeper than {MAX_DEPTH} levels of parentheses and `not`"
+            ));
+        }
+        self.depth += 1;
+        let c = inner(self);
+        self.depth -= 1;
+        c
+    }
+
     fn peek_word(&self) -> Option<&str> {
         match self.toks.get(self.pos) {
             Some(Tok::Word(w)) => Some(w),
@@ -189,7 +212,7 @@ impl Parser {
     fn not(&mut self) -> Result<Cond, String> {
         if self.peek_word() == Some("not") {
             self.pos += 1;
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            return Ok(Cond::Not(Box::new(self.nested(Self::not)?)));
         }
         self.atom()
     }
@@ -198,7 +221,7 @@ impl Parser {
         match self.toks.get(self.pos).cloned() {
             Some(Tok::LParen) => {
                 self.pos += 1;
-                let c = self.or()?;
+                let c = self.nested(Self::or)?;
                 if self.toks.get(self.pos) != Some(&Tok::RParen) {
                     return Err("missing closing parenthesis".into());
                 }
@@ -258,7 +281,11 @@ pub fn parse(s: &str) -> Result<Cond, String> {
     if toks.is_empty() {
         return Err("empty condition".into());
     }
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let c = p.or()?;
     if p.pos != p.toks.len() {
         return Err(format!(
@@ -300,6 +327,17 @@ mod tests {
                 .unwrap_err()
                 .contains("correlation")
         );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // A hostile rule's condition is rejected, not a stack overflow.
+        let deep = format!("{}sel{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&deep).unwrap_err().contains("nests deeper"));
+        let nots = format!("{}sel", "not ".repeat(5000));
+        assert!(parse(&nots).unwrap_err().contains("nests deeper"));
+        let ok = format!("{}sel{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(parse(&ok).unwrap(), Cond::Ident("sel".into()));
     }
 
     #[test]

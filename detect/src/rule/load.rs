@@ -40,7 +40,8 @@ impl RuleSet {
 }
 
 /// Reads every `.yml`/`.yaml` file below each path (files are read as given, whatever
-/// their extension). Unreadable paths are errors; bad rules are rejections.
+/// their extension). Unreadable paths are errors; bad rules, and files that are not
+/// UTF-8 text, are rejections.
 pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet> {
     let mut set = RuleSet::default();
     for p in paths {
@@ -85,13 +86,28 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads one file.
+/// Reads one file. A file that is not UTF-8 text is a rejection, not an error: the
+/// rules of the other files still load.
 pub fn load_file(path: &Path) -> Result<RuleSet> {
-    let text = std::fs::read_to_string(path).map_err(|source| DetectError::Read {
+    let bytes = std::fs::read(path).map_err(|source| DetectError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(load_str(&text, path))
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(load_str(&text, path)),
+        Err(e) => Ok(RuleSet {
+            rejected: vec![Rejection {
+                origin: path.display().to_string(),
+                rule_id: None,
+                title: None,
+                reason: format!(
+                    "not UTF-8 text (invalid byte at offset {}): rule files are YAML",
+                    e.utf8_error().valid_up_to()
+                ),
+            }],
+            rules: Vec::new(),
+        }),
+    }
 }
 
 /// Parses rule text (one or more YAML documents) as if read from `path`.

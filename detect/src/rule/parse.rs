@@ -60,7 +60,10 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     if n == 0 {
         return Err(format!("timespan {s:?} must be positive"));
     }
-    Ok(n * mult)
+    // Windows are kept in microseconds as `i64`: about 292,000 years at most.
+    n.checked_mul(mult)
+        .filter(|&secs| secs <= (i64::MAX / 1_000_000) as u64)
+        .ok_or_else(|| format!("timespan {s:?} is too long"))
 }
 
 fn meta(m: &Mapping, origin: &Origin) -> Result<Meta, String> {

@@ -1,0 +1,82 @@
+//! Rule files that are malformed in ways a parser can trip on: each is rejected with a
+//! reason naming the file, and the other rules still load.
+
+use vigil_detect::compile::{CompileOptions, compile};
+use vigil_detect::rule::load::load_paths;
+
+const GOOD: &str = r#"
+title: Good
+id: 20000000-0000-4000-8000-000000000001
+logsource: {product: aws, service: cloudtrail}
+detection: {sel: {eventName: ConsoleLogin}, condition: sel}
+"#;
+
+#[test]
+fn a_file_that_is_not_utf8_is_rejected_and_the_folder_still_loads() {
+    // It used to abort the whole load (`vigil rules check` exited 2 on one bad file).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), GOOD).unwrap();
+    std::fs::write(dir.path().join("latin1.yml"), b"title: Caf\xe9\n").unwrap();
+    let set = load_paths(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(set.rules.len(), 1);
+    assert_eq!(set.rejected.len(), 1);
+    assert!(set.rejected[0].origin.ends_with("latin1.yml"));
+    assert!(
+        set.rejected[0].reason.contains("not UTF-8"),
+        "{:?}",
+        set.rejected
+    );
+}
+
+#[test]
+fn absurd_durations_and_empty_quantifiers_are_rejected() {
+    // `timespan: 18446744073709551615w` overflowed (a panic in debug builds, a wrapped
+    // window in release ones); `all of filter_*` with no `filter_*` held on every event.
+    let rules = format!(
+        r#"{GOOD}---
+title: Huge window
+id: 20000000-0000-4000-8000-000000000002
+correlation: {{type: event_count, rules: [20000000-0000-4000-8000-000000000001], group-by: [sourceIPAddress], timespan: 18446744073709551615w, condition: {{gte: 2}}}}
+---
+title: Window past i64 microseconds
+id: 20000000-0000-4000-8000-000000000003
+correlation: {{type: event_count, rules: [20000000-0000-4000-8000-000000000001], group-by: [sourceIPAddress], timespan: 300000000000000s, condition: {{gte: 2}}}}
+---
+title: All of nothing
+id: 20000000-0000-4000-8000-000000000004
+logsource: {{product: aws, service: cloudtrail}}
+detection: {{sel: {{eventName: ConsoleLogin}}, condition: sel or all of filter_*}}
+---
+title: One of nothing
+id: 20000000-0000-4000-8000-000000000005
+logsource: {{product: aws, service: cloudtrail}}
+detection: {{sel: {{eventName: ConsoleLogin}}, condition: 1 of nothing_*}}
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    std::fs::write(&path, rules).unwrap();
+    let plan = compile(load_paths(&[path]).unwrap(), &CompileOptions::default()).unwrap();
+    let loaded: Vec<&str> = plan
+        .report
+        .loaded
+        .iter()
+        .map(|l| l.rule_id.as_str())
+        .collect();
+    assert_eq!(loaded, ["20000000-0000-4000-8000-000000000001"]);
+    let reasons: Vec<(&str, &str)> = plan
+        .report
+        .rejected
+        .iter()
+        .map(|r| (r.rule_id.as_deref().unwrap_or("?"), r.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:#?}");
+    for (id, reason) in &reasons {
+        let want = if id.ends_with("02") || id.ends_with("03") {
+            "too long"
+        } else {
+            "selects no search identifier"
+        };
+        assert!(reason.contains(want), "{id}: {reason}");
+    }
+}

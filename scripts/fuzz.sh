@@ -24,11 +24,12 @@ declare -A seeds=(
   [vpcflow]="$corpus/aws-vpc-flow-logs-docs/extracted $corpus/otel-contrib-awslogs-testdata/extension/encoding/awslogsencodingextension/internal/unmarshaler/vpc-flow-log/testdata"
   [k8s_audit]="$corpus/falco-k8saudit-tests/test/trace_files/k8s_audit"
   [falco]="$corpus/falco-website-alert-examples $corpus/falco-k8saudit-tests/test/output_files"
+  [rules]="$corpus/sigma/rules/cloud/aws/cloudtrail $corpus/sigma/rules/application/kubernetes $corpus/sigma-specification/tests"
   [auto]="$corpus/loki-lambda-promtail-testdata/extracted $corpus/otel-contrib-awslogs-testdata/extension/encoding/awslogsencodingextension/internal/unmarshaler/cloudtraillog/testdata"
 )
 cd fuzz
 cargo fuzz build -s none -O >&2
-for t in cloudtrail vpcflow k8s_audit falco auto; do
+for t in cloudtrail vpcflow k8s_audit falco auto rules; do
   mkdir -p "$work/$t"
   echo "fuzz: $t for ${secs}s" >&2
   # shellcheck disable=SC2086

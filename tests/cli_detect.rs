@@ -185,6 +185,34 @@ level: medium
         assert!(f["group"]["userIdentity.arn"].is_string());
         assert!(f["window"]["start"].is_string() && f["event_ids"].as_array().unwrap().len() >= 3);
     }
+    // The state caps are the user's to set: one group per rule evicts as principals
+    // alternate, and the evictions are counted.
+    let capped = vigil(&[
+        "detect",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--max-groups",
+        "1",
+        "--max-entries",
+        "2",
+        "--stats-json",
+        data.to_str().unwrap(),
+    ]);
+    assert!(capped.status.success());
+    let stderr = String::from_utf8_lossy(&capped.stderr);
+    let stats: serde_json::Value = serde_json::from_str(
+        stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .expect("stats JSON"),
+    )
+    .unwrap();
+    let corr = &stats["correlation"];
+    assert!(corr["evicted_groups"].as_u64().unwrap() > 0, "{stats}");
+    assert!(corr["dropped_entries"].as_u64().unwrap() > 0, "{stats}");
+    let out = vigil(&["detect", "--max-groups", "0", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

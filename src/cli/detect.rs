@@ -36,6 +36,13 @@ pub struct DetectArgs {
     /// (e.g. 5m). Default: unlimited, as inputs are whole files.
     #[arg(long, value_name = "DURATION")]
     pub allowed_lateness: Option<String>,
+    /// Groups a correlation rule keeps; past it the least recently seen group is evicted
+    /// (counted, and logged on stderr).
+    #[arg(long, value_name = "N", default_value_t = CorrelationConfig::default().max_groups)]
+    pub max_groups: usize,
+    /// Events a correlation group keeps; past it the oldest are dropped (counted).
+    #[arg(long, value_name = "N", default_value_t = CorrelationConfig::default().max_entries)]
+    pub max_entries: usize,
     /// Print run statistics as JSON on stderr at the end.
     #[arg(long)]
     pub stats_json: bool,
@@ -111,9 +118,15 @@ pub fn run(args: DetectArgs) -> Result<ExitCode> {
         bail!("--threads must be at least 1");
     }
     let cfg = decoder_config(args.format, args.vpcflow_format.as_deref(), 64 << 20)?;
-    let engine = args
-        .rules
-        .engine(correlation_config(args.allowed_lateness.as_deref())?)?;
+    if args.max_groups == 0 || args.max_entries == 0 {
+        bail!("--max-groups and --max-entries must be at least 1");
+    }
+    let correlation = CorrelationConfig {
+        max_groups: args.max_groups,
+        max_entries: args.max_entries,
+        ..correlation_config(args.allowed_lateness.as_deref())?
+    };
+    let engine = args.rules.engine(correlation)?;
     let inputs = input::expand(&args.inputs)?;
     let plan = engine.plan().clone();
     let mut detector = engine.detector();

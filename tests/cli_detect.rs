@@ -232,3 +232,93 @@ fn detect_with_the_shipped_pack_needs_no_flags() {
     assert!(!findings(&out).is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("from the shipped pack"));
 }
+
+/// The shipped known-bad-network rule matches nothing until a feed is given, says so in
+/// `rules check`, and reads a feed in Spamhaus DROP's format from `--placeholder-file`.
+#[test]
+fn known_bad_networks_come_from_a_placeholder_file() {
+    const RULE: &str = "Traffic With a Known-Bad Network Accepted";
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("flows.log");
+    std::fs::write(
+        &flows,
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+         2 111122223333 eni-1 10.0.0.5 198.51.100.7 50000 443 6 10 5000 1795000000 1795000060 ACCEPT OK\n\
+         2 111122223333 eni-1 10.0.0.5 81.2.69.1 50001 443 6 10 5000 1795000000 1795000060 ACCEPT OK\n\
+         2 111122223333 eni-1 45.9.148.3 10.0.0.5 50002 22 6 1 44 1795000000 1795000060 REJECT OK\n\
+         2 111122223333 eni-1 45.9.148.9 10.0.0.5 50003 22 6 1 44 1795000000 1795000060 ACCEPT OK\n",
+    )
+    .unwrap();
+    let feed = dir.path().join("drop.txt");
+    std::fs::write(
+        &feed,
+        "; Spamhaus DROP List (excerpt, made up)\n\
+         ; Last-Modified: Tue, 1 Dec 2026\n\
+         45.9.148.0/24 ; SBL000001\n\
+         \n\
+         # an internal addition\n\
+         203.0.113.0/24\n",
+    )
+    .unwrap();
+    let of_rule = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        findings(out)
+            .into_iter()
+            .filter(|f| f["rule_title"] == RULE)
+            .collect()
+    };
+    // No feed: the rule loads, warns, and matches nothing.
+    let check = vigil(&["rules", "check"]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    let at = text.find(RULE).expect("rule listed");
+    assert!(
+        text[at..]
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("warning") && l.contains("no values")),
+        "{text}"
+    );
+    assert!(check.status.success());
+    let out = vigil(&["detect", flows.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(of_rule(&out).is_empty());
+    // With the feed: only the accepted record from a listed address (the rejected one
+    // from the same range and the records to unlisted ones do not match).
+    let arg = format!("known_bad_networks={}", feed.display());
+    let out = vigil(&[
+        "detect",
+        "--placeholder-file",
+        &arg,
+        flows.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits = of_rule(&out);
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["level"], "high");
+    let check = vigil(&["rules", "check", "--placeholder-file", &arg]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    let at = text.find(RULE).expect("rule listed");
+    assert!(!text[at..].lines().nth(1).unwrap_or("").contains("warning"));
+    // An unreadable feed is an error naming it; a bad range rejects the rule.
+    let out = vigil(&[
+        "detect",
+        "--placeholder-file",
+        "known_bad_networks=/nonexistent/drop.txt",
+        flows.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/drop.txt"));
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "45.9.148.0/33\n").unwrap();
+    let check = vigil(&[
+        "rules",
+        "check",
+        "--placeholder-file",
+        &format!("known_bad_networks={}", bad.display()),
+    ]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("45.9.148.0/33"));
+}

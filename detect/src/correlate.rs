@@ -171,6 +171,8 @@ struct State {
     groups: HashMap<Vec<Option<String>>, Group>,
     /// (window close, group) timers for windows decided at their close.
     timers: BinaryHeap<Reverse<(i64, Vec<Option<String>>)>>,
+    /// Time of the first event processed (`first_seen`: the baseline starts there).
+    first_us: Option<i64>,
 }
 
 /// A finding of a correlation, before it becomes a [`Finding`].
@@ -199,6 +201,7 @@ pub struct Correlator {
 fn monotone(kind: CorrelationType, cmps: &[(CmpOp, f64)]) -> bool {
     match kind {
         CorrelationType::ValueAvg | CorrelationType::ValuePercentile => false,
+        CorrelationType::FirstSeen => true,
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
             cmps.iter().all(|(op, _)| op.monotone())
         }
@@ -374,6 +377,9 @@ impl Correlator {
     fn process(&mut self, plan: &Compiled, p: Pending, out: &mut Vec<CorrelationHit>) {
         let c = p.corr;
         let cp = &plan.correlations[c];
+        if cp.rule.kind == CorrelationType::FirstSeen {
+            return self.first_seen(plan, p, out);
+        }
         let sp = span(plan, c);
         let mono = monotone(cp.rule.kind, &cp.rule.condition.cmps);
         if !self.states[c].groups.contains_key(&p.group)
@@ -449,6 +455,38 @@ impl Correlator {
         }
     }
 
+    /// `first_seen`: reports an event whose group values were not seen within the last
+    /// `timespan`, once the baseline has passed. Groups only remember when they were
+    /// last seen; an event without all of its group values is not a value and is skipped.
+    fn first_seen(&mut self, plan: &Compiled, p: Pending, out: &mut Vec<CorrelationHit>) {
+        let c = p.corr;
+        if p.group.iter().any(Option::is_none) {
+            return;
+        }
+        let sp = span(plan, c);
+        let baseline = (plan.correlations[c].rule.baseline_secs as i64).saturating_mul(1_000_000);
+        let start = *self.states[c].first_us.get_or_insert(p.time_us);
+        if !self.states[c].groups.contains_key(&p.group)
+            && self.states[c].groups.len() >= self.cfg.max_groups
+        {
+            self.evict(plan, c);
+        }
+        let g = self.states[c].groups.entry(p.group.clone()).or_default();
+        // `window_start` marks a group seen before (when it was first seen).
+        let new = g.window_start.is_none() || p.time_us - g.last_seen > sp;
+        g.window_start.get_or_insert(p.time_us);
+        g.last_seen = g.last_seen.max(p.time_us);
+        if new && p.time_us >= start.saturating_add(baseline) {
+            let entry = Entry {
+                time_us: p.time_us,
+                input: p.input,
+                value: None,
+                event_ids: p.event_ids,
+            };
+            self.emit(plan, c, p.group, &[entry], 1.0, out);
+        }
+    }
+
     fn evict(&mut self, plan: &Compiled, c: usize) {
         let st = &mut self.states[c];
         let mut by_age: Vec<(i64, Vec<Option<String>>)> = st
@@ -521,16 +559,17 @@ impl Correlator {
         // Feed parent correlations (their group-by values taken by name).
         for &parent in &cp.parents {
             let pp = &plan.correlations[parent];
-            let Some(input) = pp
-                .inputs
-                .iter()
-                .position(|i| matches!(i, CorrInput::Correlation(j) if *j == c))
+            let Some((input, names)) =
+                pp.inputs.iter().enumerate().find_map(|(i, inp)| match inp {
+                    CorrInput::Correlation { corr, group_fields } if *corr == c => {
+                        Some((i, group_fields))
+                    }
+                    _ => None,
+                })
             else {
                 continue;
             };
-            let pgroup: Vec<Option<String>> = pp
-                .rule
-                .group_by
+            let pgroup: Vec<Option<String>> = names
                 .iter()
                 .map(|name| {
                     cp.rule
@@ -601,7 +640,9 @@ fn sliding_value(
             }
             next as f64
         }
-        CorrelationType::ValueAvg | CorrelationType::ValuePercentile => return None,
+        CorrelationType::ValueAvg
+        | CorrelationType::ValuePercentile
+        | CorrelationType::FirstSeen => return None,
     };
     holds(v).then_some(v)
 }
@@ -717,6 +758,7 @@ fn evaluate(
             }
             next as f64
         }
+        CorrelationType::FirstSeen => return None,
     };
     holds(v).then_some(v)
 }

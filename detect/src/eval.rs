@@ -1422,10 +1422,8 @@ fn plain_test(kind: &LeafKind, items: &[Item<'_>], other: Option<&[Item<'_>]>) -
         }),
         LeafKind::Null => items.is_empty(),
         LeafKind::Exists(want) => items.is_empty() != *want,
-        LeafKind::Cidr(net) => items.iter().any(|i| match i {
-            Item::Str(s) => s
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| net.contains(&ip)),
+        LeafKind::Cidr(nets) => items.iter().any(|i| match i {
+            Item::Str(s) => nets.contains_text(s),
             _ => false,
         }),
         LeafKind::FieldRef { op, cased, .. } => {

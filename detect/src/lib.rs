@@ -8,6 +8,7 @@
 
 pub mod bitmap;
 pub mod cache;
+pub mod cidr;
 pub mod compile;
 pub mod correlate;
 pub mod engine;

@@ -80,3 +80,74 @@ detection: {{sel: {{eventName: ConsoleLogin}}, condition: 1 of nothing_*}}
         assert!(reason.contains(want), "{id}: {reason}");
     }
 }
+
+#[test]
+fn misused_first_seen_and_placeholder_defaults_are_rejected() {
+    // first_seen (a Vigil extension) needs group-by and takes no condition; `baseline`
+    // belongs to it alone; `vigil.placeholders` must list values.
+    let corr = |id: u32, title: &str, body: &str| {
+        format!(
+            "---\ntitle: {title}\nid: 20000000-0000-4000-8000-0000000001{id:02}\ncorrelation: {{rules: [20000000-0000-4000-8000-000000000001], timespan: 1d, {body}}}\n"
+        )
+    };
+    let rules = [
+        GOOD.to_string(),
+        corr(
+            1,
+            "Fine",
+            "type: first_seen, group-by: [sourceIPAddress], baseline: 1h",
+        ),
+        corr(2, "No group", "type: first_seen"),
+        corr(
+            3,
+            "With a condition",
+            "type: first_seen, group-by: [sourceIPAddress], condition: {gte: 1}",
+        ),
+        corr(
+            4,
+            "Baseline elsewhere",
+            "type: event_count, group-by: [sourceIPAddress], baseline: 1h, condition: {gte: 2}",
+        ),
+        corr(
+            5,
+            "Bad baseline",
+            "type: first_seen, group-by: [sourceIPAddress], baseline: soon",
+        ),
+        "---\ntitle: Placeholder default not a list\nid: 20000000-0000-4000-8000-000000000106\n\
+         logsource: {product: aws, service: cloudtrail}\n\
+         detection: {sel: {sourceIPAddress|expand|cidr: '%nets%'}, condition: sel}\n\
+         vigil: {placeholders: {nets: {a: b}}}\n"
+            .to_string(),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    std::fs::write(&path, rules).unwrap();
+    let plan = compile(load_paths(&[path]).unwrap(), &CompileOptions::default()).unwrap();
+    let loaded: Vec<&str> = plan
+        .report
+        .loaded
+        .iter()
+        .map(|l| l.title.as_str())
+        .collect();
+    assert_eq!(loaded, ["Good", "Fine"]);
+    let reasons: Vec<(String, String)> = plan
+        .report
+        .rejected
+        .iter()
+        .map(|r| (r.title.clone().unwrap_or_default(), r.reason.clone()))
+        .collect();
+    let reason = |title: &str| {
+        reasons
+            .iter()
+            .find(|(t, _)| t == title)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or_else(|| panic!("{title} not rejected: {reasons:?}"))
+    };
+    assert!(reason("No group").contains("needs group-by"));
+    assert!(reason("With a condition").contains("takes no condition"));
+    assert!(reason("Baseline elsewhere").contains("only to first_seen"));
+    assert!(reason("Bad baseline").contains("soon"), "{reasons:?}");
+    assert!(reason("Placeholder default not a list").contains("vigil.placeholders"));
+    assert_eq!(reasons.len(), 5);
+}

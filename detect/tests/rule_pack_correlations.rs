@@ -42,11 +42,19 @@ const SG_SSH: &str =
 const EGRESS: &str = "Sustained Large Egress From One Address to One Internet Destination";
 const TAKEOVER: &str = "Exec Into a Pod, Then Node or Cluster Control Taken by the Same Identity";
 const EXEC_READ: &str = "Exec Into a Pod and Credential Files Read in It";
+const NEW_ADDRESS_TRAFFIC: &str =
+    "IAM User Calls From a New Address, Then Hosts Send Traffic to That Address";
+const NEW_DESTINATION_EGRESS: &str = "Large Egress to a Destination New for Its Source";
 /// The intermediate correlation the takeover sequence is chained on: never emitted.
 const CONTROL_GRANTED: &str = "Workload or Binding Granting Node or Cluster Control Created";
+/// The first_seen steps of the two sequences above: never emitted.
+const NEW_ADDRESS: &str = "New Source Address for an IAM User or Root";
+const NEW_DESTINATION: &str = "Destination New for Its Source";
+/// Correlations that only feed others.
+const INTERNAL: [&str; 3] = [CONTROL_GRANTED, NEW_ADDRESS, NEW_DESTINATION];
 
-/// Every shipped correlation, the internal one included.
-const ALL: [&str; 10] = [
+/// Every shipped correlation, the internal ones included.
+const ALL: [&str; 14] = [
     PORT_SCAN,
     SECRETS,
     BACKDOOR,
@@ -56,7 +64,11 @@ const ALL: [&str; 10] = [
     EGRESS,
     TAKEOVER,
     EXEC_READ,
+    NEW_ADDRESS_TRAFFIC,
+    NEW_DESTINATION_EGRESS,
     CONTROL_GRANTED,
+    NEW_ADDRESS,
+    NEW_DESTINATION,
 ];
 
 fn pack_dir() -> PathBuf {
@@ -280,6 +292,12 @@ fn expected_on_generated(p: &Planted) -> Vec<Expect> {
             &[("remote_address", attacks::CLOUD_ATTACKER_IP)],
         ),
         one(SG_SSH, &[("remote_address", attacks::CLOUD_ATTACKER_IP)]),
+        // The leaked key's first call from the attacker's address, then the bastion's
+        // replies to the attacker's SSH sessions.
+        one(
+            NEW_ADDRESS_TRAFFIC,
+            &[("remote_address", attacks::CLOUD_ATTACKER_IP)],
+        ),
         one(TAKEOVER, &[("user.username", attacks::K8S_ATTACKER_USER)]),
         one(
             EXEC_READ,
@@ -292,6 +310,12 @@ fn expected_on_generated(p: &Planted) -> Vec<Expect> {
     // ~210 MB a record, 25 records from each source: a finding every gigabyte, folded
     // into the first.
     for src in &p.exfil_sources {
+        // The first record to the exfiltration address is new for its source and over
+        // 100 MB.
+        out.push(one(
+            NEW_DESTINATION_EGRESS,
+            &[("dstaddr", attacks::EXFIL_DEST_IP), ("srcaddr", src)],
+        ));
         out.push(Expect {
             suppressed: 4,
             ..one(
@@ -365,7 +389,10 @@ fn each_correlation_fires_on_its_planted_story_and_nowhere_else() {
     // The generated attacker reads a single secret: nothing for the harvesting rule here
     // (see the Stratus test).
     assert!(!corr.iter().any(|f| f.rule_title == SECRETS));
-    assert!(fs.iter().all(|f| f.rule_title != CONTROL_GRANTED));
+    assert!(
+        fs.iter()
+            .all(|f| !INTERNAL.contains(&f.rule_title.as_str()))
+    );
 }
 
 #[test]
@@ -385,8 +412,8 @@ fn no_correlation_fires_on_the_estate_without_attacks() {
                         let m = &plan.rules[*rule].meta;
                         (m.id.0.as_str(), m.title.as_str())
                     }
-                    CorrInput::Correlation(j) => {
-                        let m = &plan.correlations[*j].rule.meta;
+                    CorrInput::Correlation { corr, .. } => {
+                        let m = &plan.correlations[*corr].rule.meta;
                         (m.id.0.as_str(), m.title.as_str())
                     }
                 })
@@ -1122,6 +1149,186 @@ fn cases() -> Vec<Case> {
             ),
         ],
     ));
+
+    // An IAM user calls from an address new for it (after the first_seen step's hour of
+    // learning), then a host sends traffic to that address. The first call, at 0, starts
+    // the learning hour.
+    let call =
+        |t, user: &str, ip: &str| ct(t, user, ip, "s3.amazonaws.com", "ListBuckets", json!({}));
+    const HOME: &str = "81.2.69.10";
+    const NEW: &str = "81.2.69.66";
+    let to_new = |t, action: &str| flow(t, "10.0.0.24", NEW, 51000, 5000, action);
+    out.push(
+        case(
+            "home, then a new address, then traffic to it",
+            NEW_ADDRESS_TRAFFIC,
+            vec![
+                call(0, "svc", HOME),
+                call(5000, "svc", NEW),
+                to_new(5600, "ACCEPT"),
+            ],
+        )
+        .fires(&[("remote_address", NEW)]),
+    );
+    out.push(
+        case(
+            "an address last used 15 days ago",
+            NEW_ADDRESS_TRAFFIC,
+            vec![
+                call(0, "svc", NEW),
+                call(15 * 86_400, "svc", NEW),
+                to_new(15 * 86_400 + 600, "ACCEPT"),
+            ],
+        )
+        .fires(&[("remote_address", NEW)]),
+    );
+    out.push(
+        case(
+            "an address new for this user, known for another",
+            NEW_ADDRESS_TRAFFIC,
+            vec![
+                call(0, "ops", NEW),
+                call(5000, "svc", NEW),
+                to_new(5600, "ACCEPT"),
+            ],
+        )
+        .fires(&[("remote_address", NEW)]),
+    );
+    out.push(case(
+        "new address within the learning hour",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            call(600, "svc", NEW),
+            to_new(900, "ACCEPT"),
+        ],
+    ));
+    out.push(case(
+        "address used 13 days ago",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", NEW),
+            call(13 * 86_400, "svc", NEW),
+            to_new(13 * 86_400 + 600, "ACCEPT"),
+        ],
+    ));
+    out.push(case(
+        "traffic before the new address",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            to_new(4000, "ACCEPT"),
+            call(5000, "svc", NEW),
+        ],
+    ));
+    out.push(case(
+        "traffic rejected",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            call(5000, "svc", NEW),
+            to_new(5600, "REJECT"),
+        ],
+    ));
+    out.push(case(
+        "traffic to another address",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            call(5000, "svc", NEW),
+            flow(5600, "10.0.0.24", "81.2.69.67", 51000, 5000, "ACCEPT"),
+        ],
+    ));
+    out.push(case(
+        "traffic 25 h later",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            call(5000, "svc", NEW),
+            to_new(5000 + 25 * 3600, "ACCEPT"),
+        ],
+    ));
+    out.push(case(
+        "a role session (short-term credentials) from the new address",
+        NEW_ADDRESS_TRAFFIC,
+        vec![
+            call(0, "svc", HOME),
+            ct(
+                5000,
+                "svc",
+                NEW,
+                "s3.amazonaws.com",
+                "ListBuckets",
+                json!({"userIdentity": {"type": "AssumedRole",
+                    "arn": "arn:aws:sts::111122223333:assumed-role/app/i-0abc", "accountId": "111122223333"}}),
+            ),
+            to_new(5600, "ACCEPT"),
+        ],
+    ));
+
+    // Large egress to a destination new for its source: the first flow, at 0, starts the
+    // first_seen step's learning hour.
+    let to = |t, dst: &str, mb: u64| flow(t, "10.0.3.9", dst, 443, mb * 1_000_000, "ACCEPT");
+    const OLD_PEER: &str = "81.2.69.1";
+    const FRESH: &str = "81.2.69.200";
+    out.push(
+        case(
+            "210 MB to a new destination",
+            NEW_DESTINATION_EGRESS,
+            vec![to(0, OLD_PEER, 1), to(4000, FRESH, 210)],
+        )
+        .fires(&[("dstaddr", FRESH), ("srcaddr", "10.0.3.9")]),
+    );
+    out.push(
+        case(
+            "new destination, 210 MB 50 minutes later",
+            NEW_DESTINATION_EGRESS,
+            vec![to(0, OLD_PEER, 1), to(4000, FRESH, 1), to(7000, FRESH, 210)],
+        )
+        .fires(&[("dstaddr", FRESH), ("srcaddr", "10.0.3.9")]),
+    );
+    out.push(
+        case(
+            "210 MB to a destination last seen 8 days ago",
+            NEW_DESTINATION_EGRESS,
+            vec![to(0, FRESH, 1), to(8 * 86_400, FRESH, 210)],
+        )
+        .fires(&[("dstaddr", FRESH), ("srcaddr", "10.0.3.9")]),
+    );
+    out.push(case(
+        "210 MB to a long-standing peer",
+        NEW_DESTINATION_EGRESS,
+        vec![to(0, FRESH, 1), to(4000, FRESH, 210)],
+    ));
+    out.push(case(
+        "210 MB to a new destination within the learning hour",
+        NEW_DESTINATION_EGRESS,
+        vec![to(0, OLD_PEER, 1), to(600, FRESH, 210)],
+    ));
+    out.push(case(
+        "new destination, 210 MB 2 h later",
+        NEW_DESTINATION_EGRESS,
+        vec![
+            to(0, OLD_PEER, 1),
+            to(4000, FRESH, 1),
+            to(11_200, FRESH, 210),
+        ],
+    ));
+    out.push(case(
+        "99 MB to a new destination",
+        NEW_DESTINATION_EGRESS,
+        vec![to(0, OLD_PEER, 1), to(4000, FRESH, 99)],
+    ));
+    out.push(case(
+        "210 MB to a new destination from another source",
+        NEW_DESTINATION_EGRESS,
+        vec![
+            to(0, OLD_PEER, 1),
+            to(4000, FRESH, 1),
+            flow(4100, "10.0.3.10", FRESH, 443, 210_000_000, "ACCEPT"),
+            flow(0, "10.0.3.10", FRESH, 443, 1_000_000, "ACCEPT"),
+        ],
+    ));
     out
 }
 
@@ -1183,7 +1390,7 @@ fn constructed_sequences_and_their_near_misses() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
     // Every emitted correlation has a positive case here.
-    let emitted: BTreeSet<&str> = ALL.into_iter().filter(|t| *t != CONTROL_GRANTED).collect();
+    let emitted: BTreeSet<&str> = ALL.into_iter().filter(|t| !INTERNAL.contains(t)).collect();
     assert_eq!(covered, emitted);
 }
 

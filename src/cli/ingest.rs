@@ -96,9 +96,10 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     if !args.detect
         && (!args.rules.rules.is_empty()
             || !args.rules.placeholders.is_empty()
+            || !args.rules.placeholder_files.is_empty()
             || !args.rules.suppress.is_empty())
     {
-        bail!("--rules, --placeholder and --suppress only apply with --detect");
+        bail!("--rules, --placeholder, --placeholder-file and --suppress only apply with --detect");
     }
     if args.data.is_some() {
         return crate::cli::store::ingest(&args, &cfg, inputs);

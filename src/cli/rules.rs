@@ -23,6 +23,11 @@ pub struct RuleArgs {
     /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
     #[arg(long = "placeholder", value_name = "NAME=VALUES")]
     pub placeholders: Vec<String>,
+    /// Values of a placeholder read from a file, one per line; `#` and `;` start a
+    /// comment (Spamhaus DROP lists load as they are): NAME=PATH (repeatable). The shipped
+    /// pack reads `known_bad_networks` this way.
+    #[arg(long = "placeholder-file", value_name = "NAME=PATH")]
+    pub placeholder_files: Vec<String>,
     /// Suppress repeats of a rule's finding: RULE_ID=FIELD,FIELD@WINDOW (e.g.
     /// 8fe...=userIdentity.arn@1h; no fields: every repeat). Repeatable.
     #[arg(long = "suppress", value_name = "RULE=FIELDS@WINDOW")]
@@ -46,10 +51,24 @@ impl RuleArgs {
             let (name, values) = p
                 .split_once('=')
                 .with_context(|| format!("--placeholder {p:?}: expected NAME=V1,V2"))?;
-            placeholders.insert(
-                name.trim_matches('%').to_string(),
-                values.split(',').map(str::to_string).collect(),
-            );
+            placeholders
+                .entry(name.trim_matches('%').to_string())
+                .or_insert_with(Vec::new)
+                .extend(values.split(',').map(str::to_string));
+        }
+        for p in &self.placeholder_files {
+            let (name, path) = p
+                .split_once('=')
+                .with_context(|| format!("--placeholder-file {p:?}: expected NAME=PATH"))?;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "--placeholder-file {p:?}: cannot read {path} (a text file, one value per line)"
+                )
+            })?;
+            placeholders
+                .entry(name.trim_matches('%').to_string())
+                .or_insert_with(Vec::new)
+                .extend(placeholder_values(&text));
         }
         let mut suppress = BTreeMap::new();
         for s in &self.suppress {
@@ -121,6 +140,15 @@ impl RuleArgs {
     }
 }
 
+/// The values of a placeholder file: one per line, without `#` or `;` comments and
+/// surrounding blanks; blank lines skipped.
+fn placeholder_values(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().filter_map(|line| {
+        let v = line.split(['#', ';']).next().unwrap_or("").trim();
+        (!v.is_empty()).then(|| v.to_string())
+    })
+}
+
 /// `vigil rules ...`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -138,6 +166,10 @@ pub struct CheckArgs {
     /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
     #[arg(long = "placeholder", value_name = "NAME=VALUES")]
     pub placeholders: Vec<String>,
+    /// Values of a placeholder read from a file, one per line (see `vigil detect`):
+    /// NAME=PATH (repeatable).
+    #[arg(long = "placeholder-file", value_name = "NAME=PATH")]
+    pub placeholder_files: Vec<String>,
     /// Rule files or folders; none: the shipped pack.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -162,6 +194,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     let args = RuleArgs {
         rules: a.paths.clone(),
         placeholders: a.placeholders,
+        placeholder_files: a.placeholder_files,
         suppress: Vec::new(),
     };
     let engine = Engine::from_rules(

@@ -14,6 +14,7 @@ use hyperscan::prelude::*;
 use hyperscan::{BlockMode, PatternFlags};
 use vigil_ingest::SourceKind;
 
+use crate::cidr::CidrSet;
 use crate::fields::{Access, resolve};
 use crate::logsource::route;
 use crate::rule::load::{Rejection, RuleSet};
@@ -70,8 +71,8 @@ pub enum LeafKind {
     Null,
     /// `exists: true/false`
     Exists(bool),
-    /// `cidr`
-    Cidr(ipnet::IpNet),
+    /// `cidr`: one range, or every range of a predicate whose values are alternatives.
+    Cidr(crate::cidr::CidrSet),
     /// `fieldref`: compare with another field of the same event.
     FieldRef {
         /// Index of the other field in the source's field list.
@@ -607,7 +608,13 @@ pub enum CorrInput {
         value_fields: Vec<String>,
     },
     /// Another correlation, whose group values feed this one's by name.
-    Correlation(usize),
+    Correlation {
+        /// Index into [`Compiled::correlations`].
+        corr: usize,
+        /// Per `group-by` entry, the name in the other correlation's `group-by` to take
+        /// the value from (aliases resolved).
+        group_fields: Vec<String>,
+    },
 }
 
 /// A loaded correlation rule.
@@ -853,6 +860,13 @@ pub fn compile(set: RuleSet, opts: &CompileOptions) -> Result<Compiled> {
     for (d, kind) in detections {
         let b = &mut builders[kind.index()];
         let mut warnings = Vec::new();
+        let with_defaults;
+        let opts = if d.meta.options.placeholders.is_empty() {
+            opts
+        } else {
+            with_defaults = with_rule_placeholders(opts, &d.meta.options.placeholders);
+            &with_defaults
+        };
         match compile_detection(b, &d.detection, opts, &mut warnings) {
             Ok(node) => {
                 let idx = rules.len();
@@ -1104,6 +1118,12 @@ fn compile_cond(c: &Cond, searches: &[(String, Node)]) -> std::result::Result<No
     })
 }
 
+fn parse_net(s: &str) -> std::result::Result<ipnet::IpNet, String> {
+    s.trim()
+        .parse()
+        .map_err(|e| format!("{s:?} is not a CIDR range: {e}"))
+}
+
 fn num_of(v: &SigmaValue) -> Option<f64> {
     match v {
         SigmaValue::Int(i) => Some(*i as f64),
@@ -1111,6 +1131,21 @@ fn num_of(v: &SigmaValue) -> Option<f64> {
         SigmaValue::Str(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// `opts` with a rule's `vigil.placeholders` defaults for the placeholders `opts` does
+/// not configure.
+fn with_rule_placeholders(
+    opts: &CompileOptions,
+    defaults: &BTreeMap<String, Vec<String>>,
+) -> CompileOptions {
+    let mut o = opts.clone();
+    for (name, values) in defaults {
+        o.placeholders
+            .entry(name.clone())
+            .or_insert_with(|| values.clone());
+    }
+    o
 }
 
 fn expand(v: &str, opts: &CompileOptions) -> std::result::Result<Vec<String>, String> {
@@ -1159,10 +1194,55 @@ fn compile_predicate(
     for v in &p.values {
         match (m.expand, v) {
             (true, SigmaValue::Str(s)) => {
-                values.extend(expand(s, opts)?.into_iter().map(SigmaValue::Str))
+                let expanded = expand(s, opts)?;
+                if expanded.is_empty() {
+                    warnings.push(format!(
+                        "{s:?} expands to no values (a placeholder has none configured): this predicate matches nothing until it is given some"
+                    ));
+                }
+                values.extend(expanded.into_iter().map(SigmaValue::Str))
             }
             _ => values.push(v.clone()),
         }
+    }
+    // Alternative network ranges make one leaf: one lookup per address, however many.
+    if m.op == Op::Cidr && !m.all && !m.fieldref && values.len() > 1 {
+        let mut nets = Vec::with_capacity(values.len());
+        for v in &values {
+            let SigmaValue::Str(s) = v else {
+                return Err(format!("cidr takes network ranges, not {v}"));
+            };
+            nets.push(parse_net(s)?);
+        }
+        let mut text: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        text.sort();
+        text.dedup();
+        let text = text.join(",");
+        let describe = if nets.len() > 8 {
+            format!("cidr in {} ranges", nets.len())
+        } else {
+            format!("cidr {text}")
+        };
+        let l = b.leaf(
+            field,
+            LeafKind::Cidr(CidrSet::new(&nets)),
+            format!("cidr {text}"),
+            describe,
+            vec![],
+        );
+        let base = Node::Leaf(l);
+        return Ok(if m.neq {
+            let exists = b.leaf(
+                field,
+                LeafKind::Exists(true),
+                "exists true".into(),
+                "exists true".into(),
+                vec![],
+            );
+            Node::and(vec![Node::Leaf(exists), Node::Not(Box::new(base))])
+        } else {
+            base
+        });
     }
     let mut leaves = Vec::new();
     for v in &values {
@@ -1219,12 +1299,10 @@ fn compile_predicate(
                     )
                 }
                 (Op::Cidr, SigmaValue::Str(s)) => {
-                    let net: ipnet::IpNet = s
-                        .parse()
-                        .map_err(|e| format!("{s:?} is not a CIDR range: {e}"))?;
+                    let net = parse_net(s)?;
                     b.leaf(
                         field,
-                        LeafKind::Cidr(net),
+                        LeafKind::Cidr(CidrSet::new(&[net])),
                         format!("cidr {net}"),
                         format!("cidr {net}"),
                         vec![],
@@ -1363,7 +1441,26 @@ fn compile_correlations(
                     .iter()
                     .position(|p| p.rule.meta.id.0 == *r || p.rule.meta.name.as_deref() == Some(r))
                 {
-                    inputs.push(CorrInput::Correlation(j));
+                    let child = &plans[j].rule.meta;
+                    let group_fields = c
+                        .group_by
+                        .iter()
+                        .map(|g| {
+                            c.aliases
+                                .get(g)
+                                .and_then(|per| {
+                                    per.get(&child.id.0)
+                                        .or_else(|| child.name.as_ref().and_then(|n| per.get(n)))
+                                        .or_else(|| per.get(r))
+                                })
+                                .cloned()
+                                .unwrap_or_else(|| g.clone())
+                        })
+                        .collect();
+                    inputs.push(CorrInput::Correlation {
+                        corr: j,
+                        group_fields,
+                    });
                 } else {
                     missing = Some(r.clone());
                     break;
@@ -1376,7 +1473,7 @@ fn compile_correlations(
                     for inp in &inputs {
                         match inp {
                             CorrInput::Rule { rule, .. } => rules[*rule].feeds.push(idx),
-                            CorrInput::Correlation(j) => plans[*j].parents.push(idx),
+                            CorrInput::Correlation { corr: j, .. } => plans[*j].parents.push(idx),
                         }
                     }
                     report.loaded.push(Loaded {

@@ -105,6 +105,10 @@ pub struct LogSource {
 pub struct RuleOptions {
     /// Suppress repeats for the same values of these fields within this many seconds.
     pub suppress: Option<Suppress>,
+    /// `vigil.placeholders`: values of `%placeholder%`s (the `expand` modifier) this rule
+    /// uses when the configuration gives none. An empty list makes the predicates that
+    /// use it match nothing until configured.
+    pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Suppression of repeated findings of one rule.
@@ -328,6 +332,10 @@ pub enum CorrelationType {
     ValueAvg,
     /// `value_percentile`
     ValuePercentile,
+    /// `first_seen`, a Vigil extension (not in the Sigma specification): an event whose
+    /// `group-by` values were not seen together within the last `timespan` (after a
+    /// `baseline` period spent learning them).
+    FirstSeen,
 }
 
 /// A comparison in a correlation `condition`.
@@ -397,6 +405,9 @@ pub struct CorrelationRule {
     pub aliases: BTreeMap<String, BTreeMap<String, String>>,
     /// `generate`: also emit the referenced rules' own findings.
     pub generate: bool,
+    /// `baseline` in seconds (`first_seen` only): how long after its first event the
+    /// correlation only learns values and reports none.
+    pub baseline_secs: u64,
 }
 
 /// A Sigma filter (`filter:` document): excludes events from the named rules.

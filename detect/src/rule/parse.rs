@@ -130,9 +130,24 @@ fn vigil_options(m: &Mapping) -> Result<RuleOptions, String> {
                     window_secs: parse_duration(&window)?,
                 });
             }
+            Some("placeholders") => {
+                let Value::Mapping(ps) = v else {
+                    return Err("vigil.placeholders must map names to lists of values".into());
+                };
+                for (name, values) in ps {
+                    let name = name
+                        .as_str()
+                        .ok_or("vigil.placeholders: names must be strings")?;
+                    let values = match values {
+                        Value::Sequence(s) if s.is_empty() => Vec::new(),
+                        other => str_list(other, "vigil.placeholders")?,
+                    };
+                    o.placeholders.insert(name.to_string(), values);
+                }
+            }
             other => {
                 return Err(format!(
-                    "unknown vigil option {other:?} (supported: suppress)"
+                    "unknown vigil option {other:?} (supported: suppress, placeholders)"
                 ));
             }
         }
@@ -449,6 +464,8 @@ fn validate(m: &Modifiers, values: &[SigmaValue], key: &str) -> Result<(), Strin
                     "{key:?}: numeric comparison with the non-number {other}"
                 ));
             }
+            // Placeholders are checked once expanded, at compile time.
+            (Op::Cidr, SigmaValue::Str(s)) if m.expand && s.contains('%') => {}
             (Op::Cidr, SigmaValue::Str(s)) => {
                 s.parse::<ipnet::IpNet>()
                     .map_err(|e| format!("{key:?}: {s:?} is not a CIDR range: {e}"))?;
@@ -486,6 +503,7 @@ fn correlation(c: &Value, top: &Mapping, meta: Meta) -> Result<CorrelationRule, 
         Some("value_sum") => CorrelationType::ValueSum,
         Some("value_avg") => CorrelationType::ValueAvg,
         Some("value_percentile") => CorrelationType::ValuePercentile,
+        Some("first_seen") => CorrelationType::FirstSeen,
         Some(other) => return Err(format!("unknown correlation type {other:?}")),
         None => return Err("correlation has no type".into()),
     };
@@ -504,12 +522,29 @@ fn correlation(c: &Value, top: &Mapping, meta: Meta) -> Result<CorrelationRule, 
         .and_then(str_of)
         .ok_or("correlation has no timespan")?;
     let timespan_secs = parse_duration(&timespan)?;
+    let baseline_secs = match (key(c, "baseline"), kind) {
+        (None, _) => 0,
+        (Some(b), CorrelationType::FirstSeen) => {
+            parse_duration(&str_of(b).ok_or("correlation.baseline must be a duration")?)?
+        }
+        (Some(_), _) => return Err("baseline applies only to first_seen correlations".into()),
+    };
+    if kind == CorrelationType::FirstSeen {
+        if group_by.is_empty() {
+            return Err("a first_seen correlation needs group-by (the values that are new)".into());
+        }
+        if key(c, "condition").is_some() {
+            return Err("a first_seen correlation takes no condition".into());
+        }
+    }
     let mut cond = CorrelationCondition::default();
     match key(c, "condition") {
         None => {
             if !matches!(
                 kind,
-                CorrelationType::Temporal | CorrelationType::TemporalOrdered
+                CorrelationType::Temporal
+                    | CorrelationType::TemporalOrdered
+                    | CorrelationType::FirstSeen
             ) {
                 return Err(format!("a {kind:?} correlation needs a condition"));
             }
@@ -608,6 +643,7 @@ fn correlation(c: &Value, top: &Mapping, meta: Meta) -> Result<CorrelationRule, 
         condition: cond,
         aliases,
         generate,
+        baseline_secs,
     })
 }
 

@@ -211,6 +211,12 @@ level: medium
     let corr = &stats["correlation"];
     assert!(corr["evicted_groups"].as_u64().unwrap() > 0, "{stats}");
     assert!(corr["dropped_entries"].as_u64().unwrap() > 0, "{stats}");
+    // Both are logged, naming the rule and the flag to raise.
+    assert!(
+        stderr.contains("least recently active groups evicted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("raise --max-entries"), "{stderr}");
     let out = vigil(&["detect", "--max-groups", "0", data.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }

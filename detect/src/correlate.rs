@@ -7,16 +7,24 @@
 //! would break event-time order): it is counted and reported (and the rule's own finding
 //! still emitted), never silently used or lost.
 //!
-//! Windows, per group (the `group-by` values):
-//! - `event_count`, `value_count`, `value_sum`, `temporal`, `temporal_ordered` with
-//!   `gt`/`gte` conditions (or none, for the temporal types) slide: each new event is
-//!   evaluated with the events of the last `timespan` (inclusive), and when the
-//!   condition holds a finding is emitted with those events and the group starts afresh
-//!   (one finding per episode, not one per further event).
-//! - Conditions that can only be decided once a window is complete (`lt`, `lte`, `eq`,
-//!   `neq`, and `value_avg`, `value_percentile`) use windows that open at a group's first
-//!   event and close `timespan` later; they are evaluated when the watermark passes the
-//!   close, or at the end of input.
+//! Windows, per group (the `group-by` values); which kind a rule gets is decided by `sliding`:
+//! - Sliding: each new event is evaluated with the events of the last `timespan`
+//!   (inclusive). For `event_count`, `value_count`, `value_sum` with `gt`/`gte`/`eq` and
+//!   `temporal`, `temporal_ordered` with `gt`/`gte` (or none), when the condition holds a
+//!   finding is emitted with those events and the group starts afresh (one finding per
+//!   episode, not one per further event). `value_avg` and `value_percentile` always
+//!   slide; their value moves both ways, so the window is kept and a finding is raised
+//!   each time the condition starts to hold.
+//! - `value_percentile` on a value that is not a number (the specification's example
+//!   aggregates a process image name): the share, in percent, of the window's events
+//!   that have the new event's value; a finding names the value and its event.
+//! - Fixed: conditions that can only be decided once a window is complete (`lt`, `lte`,
+//!   `neq` and bounds combining them with others; `eq` on the temporal types) use windows that open at a group's
+//!   first event and close `timespan` later; they are evaluated when the watermark passes
+//!   the close, or at the end of input. On sliding windows they would hold at every
+//!   group's first event.
+//! - `first_seen` (a Vigil extension): an event whose group values were not seen within
+//!   the last `timespan` is reported, after a `baseline` spent learning.
 //! - `temporal` without a condition needs every referenced rule in the window (the
 //!   specification: "all events defined by the rules ... must occur"); with one, the
 //!   number of distinct rules that fired is compared. `temporal_ordered` also needs them
@@ -30,12 +38,13 @@
 //!
 //! State is bounded: at most `max_groups` groups per correlation (the least recently
 //! active are evicted) and `max_entries` events per group (the oldest are dropped);
-//! both are counted and logged.
+//! both are counted and logged (drops: the first ten, then at every power of two, each
+//! line with the running total, so a flood cannot flood the log).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
-use crate::compile::{Compiled, CorrInput};
+use crate::compile::{Compiled, CorrInput, CorrelationPlan};
 use crate::finding::{Finding, Window, finding_id, rfc3339};
 use crate::rule::{CmpOp, CorrelationType};
 
@@ -119,6 +128,9 @@ struct Group {
     last_seen: i64,
     /// Sliding-window aggregates, kept in step with `entries`.
     agg: Agg,
+    /// `value_avg`, `value_percentile`: the condition held at the group's last event (a
+    /// finding is raised when it starts to hold, not again while it keeps holding).
+    holding: bool,
 }
 
 /// Running aggregates of a sliding window, so that each event costs O(1) rather than a
@@ -126,7 +138,11 @@ struct Group {
 #[derive(Debug, Default)]
 struct Agg {
     distinct: HashMap<String, u32>,
+    /// Entries with a value.
+    valued: u32,
     sum: f64,
+    /// Entries whose value is a number (those `sum` adds up).
+    numbers: u32,
     per_input: Vec<u32>,
 }
 
@@ -134,8 +150,10 @@ impl Agg {
     fn add(&mut self, e: &Entry) {
         if let Some(v) = &e.value {
             *self.distinct.entry(v.clone()).or_default() += 1;
+            self.valued += 1;
             if let Ok(x) = v.trim().parse::<f64>() {
                 self.sum += x;
+                self.numbers += 1;
             }
         }
         if self.per_input.len() <= e.input {
@@ -152,8 +170,10 @@ impl Agg {
                     self.distinct.remove(v);
                 }
             }
+            self.valued = self.valued.saturating_sub(1);
             if let Ok(x) = v.trim().parse::<f64>() {
                 self.sum -= x;
+                self.numbers = self.numbers.saturating_sub(1);
             }
         }
         if let Some(n) = self.per_input.get_mut(e.input) {
@@ -196,16 +216,31 @@ pub struct Correlator {
     states: Vec<State>,
     stats: CorrelationStats,
     warned_late: u64,
+    warned_drops: u64,
 }
 
-fn monotone(kind: CorrelationType, cmps: &[(CmpOp, f64)]) -> bool {
+/// Whether a correlation is decided on sliding windows as each event arrives (rather
+/// than on fixed windows, when they close).
+///
+/// - `value_avg` and `value_percentile`: always; adding an event can move their value
+///   either way, and the value of the last `timespan` is what the condition is about.
+/// - `event_count`, `value_count`, `value_sum`: with `gt`, `gte` and `eq` only. These
+///   values only grow as a window takes in events, so `lt`, `lte` and `neq` need a whole
+///   window: on a sliding window they would hold at a group's first event, every time.
+/// - `temporal`, `temporal_ordered`: without a condition or with `gt`/`gte` (the ordered
+///   check prunes with an upper bound that only a growing condition allows).
+/// - `first_seen` is decided per event and has no window.
+fn sliding(kind: CorrelationType, cmps: &[(CmpOp, f64)]) -> bool {
     match kind {
-        CorrelationType::ValueAvg | CorrelationType::ValuePercentile => false,
-        CorrelationType::FirstSeen => true,
+        CorrelationType::ValueAvg
+        | CorrelationType::ValuePercentile
+        | CorrelationType::FirstSeen => true,
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
             cmps.iter().all(|(op, _)| op.monotone())
         }
-        _ => !cmps.is_empty() && cmps.iter().all(|(op, _)| op.monotone()),
+        CorrelationType::EventCount | CorrelationType::ValueCount | CorrelationType::ValueSum => {
+            !cmps.is_empty() && cmps.iter().all(|(op, _)| op.monotone() || *op == CmpOp::Eq)
+        }
     }
 }
 
@@ -221,6 +256,7 @@ impl Correlator {
             states: plan.correlations.iter().map(|_| State::default()).collect(),
             stats: CorrelationStats::default(),
             warned_late: 0,
+            warned_drops: 0,
         }
     }
 
@@ -352,7 +388,7 @@ impl Correlator {
         out: &mut Vec<CorrelationHit>,
     ) {
         let cp = &plan.correlations[c];
-        if monotone(cp.rule.kind, &cp.rule.condition.cmps) {
+        if sliding(cp.rule.kind, &cp.rule.condition.cmps) {
             return;
         }
         let Some(g) = self.states[c].groups.get_mut(key) else {
@@ -381,7 +417,7 @@ impl Correlator {
             return self.first_seen(plan, p, out);
         }
         let sp = span(plan, c);
-        let mono = monotone(cp.rule.kind, &cp.rule.condition.cmps);
+        let mono = sliding(cp.rule.kind, &cp.rule.condition.cmps);
         if !self.states[c].groups.contains_key(&p.group)
             && self.states[c].groups.len() >= self.cfg.max_groups
         {
@@ -423,9 +459,63 @@ impl Correlator {
                     g.agg.remove(&old);
                 }
                 self.stats.dropped_entries += 1;
+                log_drop(
+                    &self.stats,
+                    &mut self.warned_drops,
+                    cp,
+                    self.cfg.max_entries,
+                );
             }
-            let v = sliding_value(cp.rule.kind, &cp.rule.condition.cmps, cp.inputs.len(), g);
-            if let Some(v) = v {
+            // `value_percentile` on a value that is not a number (the specification's
+            // example: a process image name): the share of the window's events that have
+            // this value, in percent, so `lte: 1` finds a value rarer than 1 in 100. The
+            // event alone is reported and the window kept: it is the baseline.
+            if cp.rule.kind == CorrelationType::ValuePercentile
+                && let Some(v) = g.entries.back().and_then(|e| e.value.clone())
+                && v.trim().parse::<f64>().is_err()
+            {
+                let share = 100.0 * f64::from(g.agg.distinct.get(&v).copied().unwrap_or(0))
+                    / f64::from(g.agg.valued.max(1));
+                let holds = cp
+                    .rule
+                    .condition
+                    .cmps
+                    .iter()
+                    .all(|(op, t)| op.holds(share, *t));
+                if holds && let Some(e) = g.entries.back().cloned() {
+                    self.emit(plan, c, p.group, &[e], share, out);
+                    if let (Some(field), Some(last)) =
+                        (cp.rule.condition.fields.first(), out.last_mut())
+                    {
+                        // Which value was rare, next to the group-by values.
+                        if let Some(group) = last.finding.group.as_mut() {
+                            group.insert(field.clone(), Some(v));
+                        }
+                    }
+                }
+                return;
+            }
+            let v = sliding_value(
+                cp.rule.kind,
+                &cp.rule.condition.cmps,
+                cp.rule.condition.percentile,
+                cp.inputs.len(),
+                g,
+            );
+            if matches!(
+                cp.rule.kind,
+                CorrelationType::ValueAvg | CorrelationType::ValuePercentile
+            ) {
+                // The window's average or percentile moves both ways: one finding each
+                // time the condition starts to hold, the window kept (it is still the
+                // last `timespan` of the group).
+                let started = v.is_some() && !g.holding;
+                g.holding = v.is_some();
+                if let (true, Some(v)) = (started, v) {
+                    let entries: Vec<Entry> = g.entries.iter().cloned().collect();
+                    self.emit(plan, c, p.group, &entries, v, out);
+                }
+            } else if let Some(v) = v {
                 let entries: Vec<Entry> = g.entries.drain(..).collect();
                 g.agg.clear();
                 self.emit(plan, c, p.group, &entries, v, out);
@@ -451,6 +541,12 @@ impl Correlator {
             if g.entries.len() > self.cfg.max_entries {
                 g.entries.pop_front();
                 self.stats.dropped_entries += 1;
+                log_drop(
+                    &self.stats,
+                    &mut self.warned_drops,
+                    cp,
+                    self.cfg.max_entries,
+                );
             }
         }
     }
@@ -598,11 +694,26 @@ impl Correlator {
     }
 }
 
-/// The value of a sliding window if its (monotone) condition holds, from the running
+/// Logs an event dropped at the per-group cap: the first ten, then at every power of
+/// two (with the running total).
+fn log_drop(stats: &CorrelationStats, warned: &mut u64, cp: &CorrelationPlan, cap: usize) {
+    *warned += 1;
+    if *warned <= 10 || warned.is_power_of_two() {
+        tracing::warn!(
+            rule_id = %cp.rule.meta.id,
+            max_entries = cap,
+            dropped_total = stats.dropped_entries,
+            "correlation group at its event cap; its oldest event dropped (raise --max-entries)"
+        );
+    }
+}
+
+/// The value of a sliding window if its condition holds, from the running
 /// aggregates.
 fn sliding_value(
     kind: CorrelationType,
     cmps: &[(CmpOp, f64)],
+    percentile: Option<f64>,
     n_inputs: usize,
     g: &Group,
 ) -> Option<f64> {
@@ -611,6 +722,20 @@ fn sliding_value(
         CorrelationType::EventCount => g.entries.len() as f64,
         CorrelationType::ValueCount => g.agg.distinct.len() as f64,
         CorrelationType::ValueSum => g.agg.sum,
+        CorrelationType::ValueAvg => {
+            if g.agg.numbers == 0 {
+                return None;
+            }
+            g.agg.sum / f64::from(g.agg.numbers)
+        }
+        CorrelationType::ValuePercentile => {
+            let mut xs: Vec<f64> = g
+                .entries
+                .iter()
+                .filter_map(|e| e.value.as_ref().and_then(|v| v.trim().parse::<f64>().ok()))
+                .collect();
+            percentile_of(&mut xs, percentile.unwrap_or(50.0))?
+        }
         CorrelationType::Temporal => {
             let distinct = g.agg.per_input.iter().filter(|n| **n > 0).count();
             if cmps.is_empty() {
@@ -640,9 +765,7 @@ fn sliding_value(
             }
             next as f64
         }
-        CorrelationType::ValueAvg
-        | CorrelationType::ValuePercentile
-        | CorrelationType::FirstSeen => return None,
+        CorrelationType::FirstSeen => return None,
     };
     holds(v).then_some(v)
 }
@@ -694,6 +817,18 @@ fn progress_in_time_order(steps: impl Iterator<Item = (i64, usize)>, n_inputs: u
     next
 }
 
+/// The `p`-th percentile (0-100) of `xs`, interpolated linearly between the two nearest
+/// ranks (rsigma's and numpy's default); `None` for no values.
+fn percentile_of(xs: &mut [f64], p: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_unstable_by(f64::total_cmp);
+    let rank = p / 100.0 * (xs.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(xs[lo] + (xs[hi] - xs[lo]) * (rank - lo as f64))
+}
+
 fn span(plan: &Compiled, c: usize) -> i64 {
     (plan.correlations[c].rule.timespan_secs as i64).saturating_mul(1_000_000)
 }
@@ -730,13 +865,7 @@ fn evaluate(
         }
         CorrelationType::ValuePercentile => {
             let mut xs: Vec<f64> = nums().collect();
-            if xs.is_empty() {
-                return None;
-            }
-            xs.sort_by(f64::total_cmp);
-            let p = percentile.unwrap_or(50.0) / 100.0 * (xs.len() - 1) as f64;
-            let (lo, hi) = (p.floor() as usize, p.ceil() as usize);
-            xs[lo] + (xs[hi] - xs[lo]) * (p - lo as f64)
+            percentile_of(&mut xs, percentile.unwrap_or(50.0))?
         }
         CorrelationType::Temporal => {
             let mut seen = vec![false; n_inputs];

@@ -342,3 +342,50 @@ fn temporal_ordered_three_steps_with_a_tie_in_the_middle() {
     // Ties, but the last steps outside the timespan (10 minutes) of the first.
     assert!(sequence_findings(&abc, &[(0, "A"), (601, "B"), (601, "C")]).is_empty());
 }
+
+/// [`RULES`]' failed login with one correlation over it: `condition` in a 1h window.
+fn counting(condition: &str) -> String {
+    let base = RULES.split("---").next().unwrap_or_default();
+    format!(
+        "{base}---\ntitle: counted\nid: counted\ncorrelation: {{type: event_count, rules: [failed_login], group-by: [sourceIPAddress], timespan: 1h, condition: {condition}}}\nlevel: high\n"
+    )
+}
+
+fn counted(condition: &str, times: &[i64]) -> Vec<(usize, String)> {
+    let events: Vec<String> = times
+        .iter()
+        .map(|t| ev(*t, &format!("e{t}"), "198.51.100.1"))
+        .collect();
+    let cfg = CorrelationConfig {
+        allowed_lateness_secs: None,
+        ..Default::default()
+    };
+    let (fs, _) = run(&counting(condition), cfg, &[events]);
+    fs.iter()
+        .filter(|f| f.rule_id == "counted")
+        .map(|f| (f.event_ids.len(), f.event_ids.join(",")))
+        .collect()
+}
+
+#[test]
+fn eq_slides_and_lt_waits_for_whole_windows() {
+    // `eq: 3` slides like `gte`: 3500, 3700 and 3900 s are three events within an hour,
+    // although no window opened at a group's first event (0 s) holds three.
+    assert_eq!(
+        counted("{eq: 3}", &[0, 3500, 3700, 3900]),
+        [(3, "e3500,e3700,e3900".to_string())]
+    );
+    // `lt: 3` is decided on whole windows, from a group's first event: [0, 3600] holds
+    // two events, [3700, 7300] one. On sliding windows it would hold at every group's
+    // first event.
+    assert_eq!(
+        counted("{lt: 3}", &[0, 3500, 3700]),
+        [(2, "e0,e3500".to_string()), (1, "e3700".to_string())]
+    );
+    assert_eq!(counted("{lt: 3}", &[0, 10, 20, 30]), []);
+    // Between two bounds (`gte` with `lte`): whole windows too.
+    assert_eq!(
+        counted("{gte: 2, lte: 3}", &[0, 10, 4000, 4010, 4020, 4030]),
+        [(2, "e0,e10".to_string())]
+    );
+}

@@ -301,7 +301,8 @@ fn value_sum_avg_percentile() {
         "s9",
         r#""Kind":"web","SourceIP":"10.0.0.2","User":"bob","bytes_sent":900000"#,
     ));
-    // value_avg over 24h windows: (10.0.0.3, carol) 600 and 500 -> avg 550 > 500; dave 100, 800 -> 450.
+    // value_avg over the last 24h at each event: (10.0.0.3, carol) 600 (> 500 at once),
+    // then 500 (550, still above: no second finding); dave 100, then 800 (450).
     events.push(ev(
         0,
         "v1",
@@ -332,12 +333,17 @@ fn value_sum_avg_percentile() {
         avg[0].group.as_ref().unwrap()["User"].as_deref(),
         Some("carol")
     );
-    assert_eq!(avg[0].value, Some(550.0));
-    // Median BytesOut per source: 10.0.0.3 -> 550 >= 300; 10.0.0.4 -> 450 >= 300.
+    assert_eq!(avg[0].value, Some(600.0));
+    assert_eq!(avg[0].event_ids, ["v1"]);
+    // Median BytesOut per source: 10.0.0.3 -> 600 at its first event (then 550: still
+    // holding); 10.0.0.4 -> 100, then 450 >= 300.
     let med = of_rule(&fs, "median bytes");
     assert_eq!(med.len(), 2, "{med:#?}");
-    // The specification's value_percentile example aggregates a string field (Image);
-    // Vigil computes percentiles of numeric values only, so it loads but cannot fire.
+    let mut values: Vec<f64> = med.iter().filter_map(|f| f.value).collect();
+    values.sort_by(f64::total_cmp);
+    assert_eq!(values, [450.0, 600.0]);
+    // No process events here: the rare-process example (`spec_examples_06_to_12`) stays
+    // silent.
     assert!(
         of_rule(
             &fs,
@@ -426,4 +432,257 @@ fn chained_correlations_failed_logins_then_success() {
         chain[0].event_ids.contains(&"ok1".to_string())
             && chain[0].event_ids.contains(&"f0".to_string())
     );
+}
+
+/// The correlation findings of one example (its file under `extracted/`) with `extra`
+/// base rules over `events`.
+fn example(n: u32, extra: &str, events: &[String]) -> Vec<Finding> {
+    let file = spec().join(format!("extracted/correlation-examples/example_{n:02}.yml"));
+    run(load(&[file], extra), events)
+        .into_iter()
+        .filter(|f| f.source == "correlation")
+        .collect()
+}
+
+/// `(group as field=value pairs, value, event count)` of findings, sorted.
+fn summary(fs: &[Finding]) -> Vec<(Vec<String>, f64, usize)> {
+    let mut out: Vec<(Vec<String>, f64, usize)> = fs
+        .iter()
+        .map(|f| {
+            let group = f
+                .group
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("<null>")))
+                .collect();
+            (group, f.value.unwrap_or(f64::NAN), f.event_ids.len())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn owned(pairs: &[&str]) -> Vec<String> {
+    pairs.iter().map(|p| p.to_string()).collect()
+}
+
+/// Examples 06 to 12 of the specification (event_count, value_count, temporal,
+/// temporal_ordered, value_sum, value_avg, value_percentile), each on events built for
+/// it: the case the example describes, and the near misses it must not fire on.
+#[test]
+fn spec_examples_06_to_12() {
+    const FAILED: &str = "5638f7c0-ac70-491d-8465-2a65075e0d86";
+    let failed = base("failed_logon", Some(FAILED), "fail");
+
+    // 06: 100 or more failed logins on one computer within an hour.
+    let mut events = Vec::new();
+    for i in 0..100 {
+        events.push(ev(
+            i,
+            &format!("a{i}"),
+            r#""Kind":"fail","ComputerName":"A""#,
+        ));
+        events.push(ev(
+            i,
+            &format!("c{i}"),
+            r#""Kind":"fail","ComputerName":"C""#,
+        ));
+        // 100 on C too, but one every 40 s: never 100 within an hour.
+        let t = 40 * i;
+        events.push(ev(
+            t,
+            &format!("d{i}"),
+            r#""Kind":"fail","ComputerName":"D""#,
+        ));
+    }
+    events.retain(|e| !e.contains(r#""eventID":"c99""#)); // 99 on C
+    let fs = example(6, &failed, &events);
+    assert_eq!(summary(&fs), [(owned(&["ComputerName=A"]), 100.0, 100)]);
+
+    // 07: 100 or more distinct users failing on one (computer, workstation) in a day.
+    let mut events = Vec::new();
+    for u in 0..100 {
+        let fields = |ws: &str, user: String| {
+            format!(r#""Kind":"fail","ComputerName":"A","WorkstationName":"{ws}","User":"{user}""#)
+        };
+        events.push(ev(
+            u * 10,
+            &format!("w1-{u}"),
+            &fields("W1", format!("u{u}")),
+        ));
+        if u < 99 {
+            // 99 users, each twice.
+            for k in 0..2 {
+                events.push(ev(
+                    u * 10 + k,
+                    &format!("w2-{u}-{k}"),
+                    &fields("W2", format!("u{u}")),
+                ));
+            }
+        }
+        // 100 users over two workstations.
+        let ws = if u % 2 == 0 { "W3" } else { "W4" };
+        events.push(ev(
+            u * 10,
+            &format!("w34-{u}"),
+            &fields(ws, format!("u{u}")),
+        ));
+    }
+    let fs = example(7, &failed, &events);
+    assert_eq!(
+        summary(&fs),
+        [(owned(&["ComputerName=A", "WorkstationName=W1"]), 100.0, 100)]
+    );
+
+    // 08: three reconnaissance commands by one user on one computer within 5 minutes.
+    let recon = base("recon_cmd_a", None, "ra")
+        + &base("recon_cmd_b", None, "rb")
+        + &base("recon_cmd_c", None, "rc");
+    let cmd = |t: i64, kind: &str, host: &str, user: &str| {
+        ev(
+            t,
+            &format!("{kind}-{host}-{user}-{t}"),
+            &format!(r#""Kind":"{kind}","ComputerName":"{host}","User":"{user}""#),
+        )
+    };
+    let events = vec![
+        // alice: c, a, b within 4 minutes (any order).
+        cmd(0, "rc", "A", "alice"),
+        cmd(60, "ra", "A", "alice"),
+        cmd(240, "rb", "A", "alice"),
+        // bob: two of the three.
+        cmd(0, "ra", "A", "bob"),
+        cmd(60, "rb", "A", "bob"),
+        // carol: all three over 6 minutes.
+        cmd(0, "ra", "A", "carol"),
+        cmd(100, "rb", "A", "carol"),
+        cmd(400, "rc", "A", "carol"),
+        // dave: the third on another computer.
+        cmd(0, "ra", "A", "dave"),
+        cmd(10, "rb", "A", "dave"),
+        cmd(20, "rc", "B", "dave"),
+    ];
+    let fs = example(8, &recon, &events);
+    assert_eq!(
+        summary(&fs),
+        [(owned(&["ComputerName=A", "User=alice"]), 3.0, 3)]
+    );
+
+    // 09: many failed logins, then a successful one, by one user within an hour.
+    let logins = base("many_failed_logins", None, "fail") + &base("successful_login", None, "ok");
+    let login = |t: i64, kind: &str, user: &str| {
+        ev(
+            t,
+            &format!("{kind}-{user}-{t}"),
+            &format!(r#""Kind":"{kind}","User":"{user}""#),
+        )
+    };
+    let events = vec![
+        login(0, "fail", "alice"),
+        login(600, "ok", "alice"),
+        // bob: success first.
+        login(0, "ok", "bob"),
+        login(60, "fail", "bob"),
+        // carol: success after 66 minutes.
+        login(0, "fail", "carol"),
+        login(4000, "ok", "carol"),
+    ];
+    let fs = example(9, &logins, &events);
+    assert_eq!(summary(&fs), [(owned(&["User=alice"]), 2.0, 2)]);
+
+    // 10: more than 1 MB sent to websites by one (source, user) within an hour.
+    let web = base("website_access", None, "web");
+    let sent = |t: i64, user: &str, bytes: u64| {
+        ev(
+            t,
+            &format!("{user}-{t}"),
+            &format!(r#""Kind":"web","SourceIP":"10.0.0.1","User":"{user}","bytes_sent":{bytes}"#),
+        )
+    };
+    let events = vec![
+        sent(0, "alice", 400_000),
+        sent(60, "alice", 400_000),
+        sent(120, "alice", 400_000),
+        // bob: exactly 1 MB (not more).
+        sent(0, "bob", 500_000),
+        sent(60, "bob", 500_000),
+        // erin: 1.2 MB over two hours.
+        sent(0, "erin", 400_000),
+        sent(3601, "erin", 400_000),
+        sent(7202, "erin", 400_000),
+    ];
+    let fs = example(10, &web, &events);
+    assert_eq!(
+        summary(&fs),
+        [(owned(&["SourceIP=10.0.0.1", "User=alice"]), 1_200_000.0, 3)]
+    );
+
+    // 11: average bytes out above 500 over the last 24 hours, at each event; one finding
+    // each time it starts to hold.
+    let net = base("rule_a_id", None, "net");
+    let out = |t: i64, user: &str, bytes: u64| {
+        ev(
+            t,
+            &format!("{user}-{t}"),
+            &format!(r#""Kind":"net","SourceIP":"10.0.0.3","User":"{user}","BytesOut":{bytes}"#),
+        )
+    };
+    let day = 86_400;
+    let events = vec![
+        // frank: 100, 100, then 2000 (average 733) and 100 (575: still above).
+        out(0, "frank", 100),
+        out(60, "frank", 100),
+        out(120, "frank", 2000),
+        out(180, "frank", 100),
+        // A day later the window holds only the new events: 100 (below), 1000 (550).
+        out(2 * day, "frank", 100),
+        out(2 * day + 60, "frank", 1000),
+        // dave: 100 and 800, average 450.
+        out(0, "dave", 100),
+        out(60, "dave", 800),
+    ];
+    let fs = example(11, &net, &events);
+    let s = summary(&fs);
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert!(
+        s.iter()
+            .all(|(g, _, _)| g == &owned(&["SourceIP=10.0.0.3", "User=frank"]))
+    );
+    assert!((s[0].1 - 2200.0 / 3.0).abs() < 1e-9 || (s[1].1 - 2200.0 / 3.0).abs() < 1e-9);
+    assert!(s.iter().any(|(_, v, n)| *v == 550.0 && *n == 2), "{s:?}");
+
+    // 12: a process image making up at most 1% of a computer's process starts in the
+    // last 24 hours (the value is not a number: its share of the window, in percent).
+    let procs = base("process_creation", None, "proc");
+    let spawn = |t: i64, host: &str, image: &str| {
+        ev(
+            t,
+            &format!("{host}-{t}"),
+            &format!(r#""Kind":"proc","ComputerName":"{host}","image":"{image}""#),
+        )
+    };
+    let svchost = r"C:\\Windows\\System32\\svchost.exe";
+    let evil = r"C:\\Users\\Public\\evil.exe";
+    let mut events = Vec::new();
+    for i in 0..150 {
+        events.push(spawn(i, "A", svchost));
+    }
+    events.push(spawn(200, "A", evil)); // 1 of 151: 0.66%
+    events.push(spawn(201, "A", evil)); // 2 of 152: 1.3%
+    for i in 0..50 {
+        events.push(spawn(i, "B", svchost));
+    }
+    events.push(spawn(200, "B", evil)); // 1 of 51: 1.96%
+    let fs = example(12, &procs, &events);
+    let s = summary(&fs);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        s[0].0,
+        owned(&["ComputerName=A", r"image=C:\Users\Public\evil.exe"])
+    );
+    assert!(
+        (s[0].1 - 100.0 / 151.0).abs() < 1e-9 && s[0].2 == 1,
+        "{s:?}"
+    );
+    assert_eq!(fs[0].event_ids, ["A-200"]);
 }

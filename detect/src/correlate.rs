@@ -85,8 +85,10 @@ pub struct CorrelationStats {
     pub evicted_groups: u64,
     /// Events dropped at the per-group cap.
     pub dropped_entries: u64,
-    /// Correlation findings produced (including ones only feeding other correlations).
+    /// Correlation findings reported.
     pub findings: u64,
+    /// Findings of correlations that only feed other correlations (not reported).
+    pub internal_findings: u64,
 }
 
 /// A hit waiting for its turn.
@@ -615,7 +617,11 @@ impl Correlator {
         out: &mut Vec<CorrelationHit>,
     ) {
         let cp = &plan.correlations[c];
-        self.stats.findings += 1;
+        if cp.emit {
+            self.stats.findings += 1;
+        } else {
+            self.stats.internal_findings += 1;
+        }
         let mut ids: Vec<String> = Vec::new();
         for e in entries {
             for id in &e.event_ids {

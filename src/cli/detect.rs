@@ -92,7 +92,7 @@ pub fn report_detection(stats: &DetectStats, levels: &[(vigil_detect::rule::Leve
         .map(|(l, n)| format!("{} {n}", l.name()))
         .collect();
     eprintln!(
-        "vigil: {} findings ({}) from {} rule matches; {} suppressed repeats; {} correlation findings",
+        "vigil: {} findings ({}) from {} rule matches; {} suppressed repeats; {} correlation findings{}",
         stats.findings,
         if by_level.is_empty() {
             "none".into()
@@ -101,7 +101,11 @@ pub fn report_detection(stats: &DetectStats, levels: &[(vigil_detect::rule::Leve
         },
         stats.hits,
         stats.suppressed,
-        stats.correlation.findings
+        stats.correlation.findings,
+        match stats.correlation.internal_findings {
+            0 => String::new(),
+            n => format!(" (and {n} of intermediate steps that only feed other correlations)"),
+        }
     );
     let c = &stats.correlation;
     if c.late_events + c.evicted_groups + c.dropped_entries > 0 {

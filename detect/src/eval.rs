@@ -909,7 +909,13 @@ impl Evaluator {
                 LeafKind::FieldRef { other, .. } => all[*other].as_ref().map(|o| o.row(r)),
                 _ => None,
             };
-            if plain_test(&leaf.kind, v.row(r), other) {
+            let holds = match &leaf.kind {
+                // A field present with the value `null` has no items but is present.
+                LeafKind::Exists(want) => (!v.row(r).is_empty() || v.is_null(r)) == *want,
+                LeafKind::PresentNull => v.row(r).is_empty() && v.is_null(r),
+                kind => plain_test(kind, v.row(r), other),
+            };
+            if holds {
                 bits.set(r);
             }
         }
@@ -1422,6 +1428,8 @@ fn plain_test(kind: &LeafKind, items: &[Item<'_>], other: Option<&[Item<'_>]>) -
         }),
         LeafKind::Null => items.is_empty(),
         LeafKind::Exists(want) => items.is_empty() != *want,
+        // Only decided with the row's null marks (`plain_leaf`); on no value: absent.
+        LeafKind::PresentNull => false,
         LeafKind::Cidr(nets) => items.iter().any(|i| match i {
             Item::Str(s) => nets.contains_text(s),
             _ => false,

@@ -218,6 +218,10 @@ pub struct Values<'a> {
     pub offsets: Vec<u32>,
     /// The values.
     pub items: Vec<Item<'a>>,
+    /// Rows, in increasing order, where the field is present with the JSON value `null`
+    /// (and has no other value). Only paths read from the verbatim JSON record it; a
+    /// typed column cannot tell a null from an absent field.
+    pub nulls: Vec<u32>,
 }
 
 impl<'a> Values<'a> {
@@ -226,7 +230,14 @@ impl<'a> Values<'a> {
         Self {
             offsets: vec![0; rows + 1],
             items: Vec::new(),
+            nulls: Vec::new(),
         }
+    }
+
+    /// Whether the field is present in row `r` with the value `null` (see
+    /// [`Self::nulls`]).
+    pub fn is_null(&self, r: usize) -> bool {
+        u32::try_from(r).is_ok_and(|r| self.nulls.binary_search(&r).is_ok())
     }
 
     /// The values of row `r`.
@@ -247,6 +258,7 @@ impl<'a> Values<'a> {
         Self {
             offsets,
             items: Vec::new(),
+            nulls: Vec::new(),
         }
     }
 
@@ -401,7 +413,13 @@ pub fn extract_raw(
                     let root = tape.as_value();
                     for (t, o) in targets.iter().zip(out.iter_mut()) {
                         match t {
-                            Some(path) => lookup_all(root, path, &mut o.items),
+                            Some(path) => {
+                                let before = o.items.len();
+                                lookup_all(root, path, &mut o.items);
+                                if o.items.len() == before && lookup_null(root, path) {
+                                    o.nulls.push(r as u32);
+                                }
+                            }
                             None => all_strings(root, &mut o.items, 0),
                         }
                     }
@@ -484,6 +502,36 @@ pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) {
         for e in arr.iter() {
             lookup_all(e, path, out);
         }
+    }
+}
+
+/// Whether dotted `path` under `v` leads to a JSON `null`, looked up as
+/// [`lookup_all`] does (keys with dots, arrays fanning out or indexed).
+pub fn lookup_null(v: Value<'_, '_>, path: &str) -> bool {
+    if path.is_empty() {
+        return v.is_null();
+    }
+    if let Some(obj) = v.as_object() {
+        let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
+        ends.push(path.len());
+        ends.into_iter().rev().any(|end| {
+            obj.get(&path[..end]).is_some_and(|child| {
+                let rest = if end == path.len() {
+                    ""
+                } else {
+                    &path[end + 1..]
+                };
+                lookup_null(child, rest)
+            })
+        })
+    } else if let Some(arr) = v.as_array() {
+        let (seg, rest) = path.split_once('.').unwrap_or((path, ""));
+        match seg.parse::<usize>().ok().and_then(|i| arr.get(i)) {
+            Some(e) => lookup_null(e, rest),
+            None => arr.iter().any(|e| lookup_null(e, path)),
+        }
+    } else {
+        false
     }
 }
 

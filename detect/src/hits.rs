@@ -155,6 +155,7 @@ pub fn field_values(
                 Values {
                     items: v.items.iter().map(owned).collect(),
                     offsets: v.offsets,
+                    nulls: v.nulls,
                 }
             }
             Access::Raw(_) => raw_vals

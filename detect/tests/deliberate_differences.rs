@@ -91,3 +91,119 @@ detection:
         BTreeSet::from(["ends".to_string()])
     );
 }
+
+/// The specification on `exists`: "this check only verifies the presence of a field, not
+/// its value, be it empty or null". rsigma 0.23 treats a field whose value is `null` as
+/// absent. Vigil counts it present, on typed columns (`errorCode`: a null column row is
+/// then looked up in the event's JSON) and on paths read from the JSON alike; a `null`
+/// search and `neq` keep treating it as having no value.
+#[test]
+fn exists_counts_a_field_whose_value_is_null() {
+    let rules = r#"
+title: typed present
+id: typed-present
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    errorCode|exists: true
+  condition: sel
+---
+title: typed absent
+id: typed-absent
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    errorCode|exists: false
+  condition: sel
+---
+title: raw present
+id: raw-present
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    requestParameters.policy|exists: true
+  condition: sel
+---
+title: raw absent
+id: raw-absent
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    requestParameters.policy|exists: false
+  condition: sel
+---
+title: null
+id: is-null
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    requestParameters.policy: null
+  condition: sel
+---
+title: neq
+id: not-x
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    requestParameters.policy|neq: x
+  condition: sel
+"#;
+    let events = [
+        ct(
+            "value",
+            "PutBucketPolicy",
+            r#","errorCode":"AccessDenied","requestParameters":{"policy":"p"}"#,
+        ),
+        ct(
+            "null",
+            "PutBucketPolicy",
+            r#","errorCode":null,"requestParameters":{"policy":null}"#,
+        ),
+        ct("absent", "PutBucketPolicy", r#","requestParameters":{}"#),
+        ct(
+            "empty",
+            "PutBucketPolicy",
+            r#","errorCode":"","requestParameters":{"policy":""}"#,
+        ),
+    ]
+    .join("\n");
+    let per_rule = |id: &str| -> BTreeSet<String> {
+        let plan = compile_rules(rules);
+        matched_pairs(&plan, &batches_of(events.as_bytes()).0, None, "event_uid")
+            .into_iter()
+            .filter(|(r, _)| r == id)
+            .map(|(_, e)| e)
+            .collect()
+    };
+    let set = |ids: &[&str]| -> BTreeSet<String> { ids.iter().map(|s| s.to_string()).collect() };
+    for kind in ["typed", "raw"] {
+        assert_eq!(
+            per_rule(&format!("{kind}-present")),
+            set(&["value", "null", "empty"]),
+            "{kind}"
+        );
+        assert_eq!(
+            per_rule(&format!("{kind}-absent")),
+            set(&["absent"]),
+            "{kind}"
+        );
+    }
+    assert_eq!(per_rule("is-null"), set(&["null", "absent"]));
+    assert_eq!(per_rule("not-x"), set(&["value", "empty"]));
+    // rsigma: the null field is absent.
+    let only = |id: &str| -> String {
+        rules
+            .split("---")
+            .find(|r| r.contains(&format!("id: {id}\n")))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        rsigma_ids(&only("typed-present"), &events),
+        set(&["value", "empty"])
+    );
+    assert_eq!(
+        rsigma_ids(&only("raw-absent"), &events),
+        set(&["null", "absent"])
+    );
+}

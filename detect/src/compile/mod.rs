@@ -69,8 +69,13 @@ pub enum LeafKind {
     Bool(bool),
     /// `null`: absent or null.
     Null,
-    /// `exists: true/false`
+    /// `exists: true/false`: whether the field is present (on a field read from the JSON,
+    /// present with the value `null` counts, as the specification says).
     Exists(bool),
+    /// Present with the JSON value `null`, on a field read from the JSON: what a typed
+    /// column, null both where the field is absent and where it is `null`, adds to
+    /// `exists` (`exists` on a typed field is this or the column's value).
+    PresentNull,
     /// `cidr`: one range, or every range of a predicate whose values are alternatives.
     Cidr(crate::cidr::CidrSet),
     /// `fieldref`: compare with another field of the same event.
@@ -1205,6 +1210,45 @@ fn compile_predicate(
             _ => values.push(v.clone()),
         }
     }
+    // `exists`: the specification counts a field present "be it empty or null". A typed
+    // column holds null for both absent and `null` fields, so on a JSON source a typed
+    // field's absence is checked in the JSON too (only where the column is null).
+    if m.op == Op::Exists {
+        let [v] = values.as_slice() else {
+            return Err("exists takes one value, true or false".into());
+        };
+        let want = match v {
+            SigmaValue::Bool(b) => *b,
+            SigmaValue::Str(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes"),
+            _ => return Err("exists takes true or false".into()),
+        };
+        let present = b.leaf(
+            field,
+            LeafKind::Exists(true),
+            "exists true".into(),
+            "exists true".into(),
+            vec![],
+        );
+        let mut node = Node::Leaf(present);
+        if let (Access::Column { .. }, Some(name), true) =
+            (&b.fields[field], &p.field, b.kind != SourceKind::VpcFlow)
+        {
+            let raw = b.field(Access::Raw(name.clone()));
+            let null = b.leaf(
+                raw,
+                LeafKind::PresentNull,
+                "present null".into(),
+                "present with the value null".into(),
+                vec![],
+            );
+            node = Node::or(vec![node, Node::Leaf(null)]);
+        }
+        return Ok(if want {
+            node
+        } else {
+            Node::Not(Box::new(node))
+        });
+    }
     // Alternative network ranges make one leaf: one lookup per address, however many.
     if m.op == Op::Cidr && !m.all && !m.fieldref && values.len() > 1 {
         let mut nets = Vec::with_capacity(values.len());
@@ -1231,18 +1275,7 @@ fn compile_predicate(
             vec![],
         );
         let base = Node::Leaf(l);
-        return Ok(if m.neq {
-            let exists = b.leaf(
-                field,
-                LeafKind::Exists(true),
-                "exists true".into(),
-                "exists true".into(),
-                vec![],
-            );
-            Node::and(vec![Node::Leaf(exists), Node::Not(Box::new(base))])
-        } else {
-            base
-        });
+        return Ok(negated(b, field, m.neq, base));
     }
     let mut leaves = Vec::new();
     for v in &values {
@@ -1282,22 +1315,6 @@ fn compile_predicate(
             )
         } else {
             match (m.op, v) {
-                (Op::Exists, v) => {
-                    let want = match v {
-                        SigmaValue::Bool(b) => *b,
-                        SigmaValue::Str(s) => {
-                            matches!(s.to_ascii_lowercase().as_str(), "true" | "yes")
-                        }
-                        _ => return Err("exists takes true or false".into()),
-                    };
-                    b.leaf(
-                        field,
-                        LeafKind::Exists(want),
-                        format!("exists {want}"),
-                        format!("exists {want}"),
-                        vec![],
-                    )
-                }
                 (Op::Cidr, SigmaValue::Str(s)) => {
                     let net = parse_net(s)?;
                     b.leaf(
@@ -1386,18 +1403,20 @@ fn compile_predicate(
     } else {
         Node::or(leaves)
     };
-    Ok(if m.neq {
-        let exists = b.leaf(
-            field,
-            LeafKind::Exists(true),
-            "exists true".into(),
-            "exists true".into(),
-            vec![],
-        );
-        Node::and(vec![Node::Leaf(exists), Node::Not(Box::new(base))])
-    } else {
-        base
-    })
+    Ok(negated(b, field, m.neq, base))
+}
+
+/// `base`, or with `neq` its negation on events where the field has a value (neither
+/// absent nor `null`).
+fn negated(b: &mut KindBuilder, field: usize, neq: bool, base: Node) -> Node {
+    if !neq {
+        return base;
+    }
+    let no_value = b.leaf(field, LeafKind::Null, "null".into(), "null".into(), vec![]);
+    Node::and(vec![
+        Node::Not(Box::new(Node::Leaf(no_value))),
+        Node::Not(Box::new(base)),
+    ])
 }
 
 fn compile_correlations(

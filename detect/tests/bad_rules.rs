@@ -1,7 +1,7 @@
 //! Rule files that are malformed in ways a parser can trip on: each is rejected with a
 //! reason naming the file, and the other rules still load.
 
-use vigil_detect::compile::{CompileOptions, compile};
+use vigil_detect::compile::{CompileOptions, Compiled, compile};
 use vigil_detect::rule::load::load_paths;
 
 const GOOD: &str = r#"
@@ -10,6 +10,14 @@ id: 20000000-0000-4000-8000-000000000001
 logsource: {product: aws, service: cloudtrail}
 detection: {sel: {eventName: ConsoleLogin}, condition: sel}
 "#;
+
+/// `rules` written to a file, loaded and compiled as `vigil rules check` does.
+fn compiled_file(rules: &str) -> Compiled {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yml");
+    std::fs::write(&path, rules).unwrap();
+    compile(load_paths(&[path]).unwrap(), &CompileOptions::default()).unwrap()
+}
 
 #[test]
 fn a_file_that_is_not_utf8_is_rejected_and_the_folder_still_loads() {
@@ -53,10 +61,7 @@ logsource: {{product: aws, service: cloudtrail}}
 detection: {{sel: {{eventName: ConsoleLogin}}, condition: 1 of nothing_*}}
 "#
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rules.yml");
-    std::fs::write(&path, rules).unwrap();
-    let plan = compile(load_paths(&[path]).unwrap(), &CompileOptions::default()).unwrap();
+    let plan = compiled_file(&rules);
     let loaded: Vec<&str> = plan
         .report
         .loaded
@@ -120,10 +125,7 @@ fn misused_first_seen_and_placeholder_defaults_are_rejected() {
             .to_string(),
     ]
     .concat();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rules.yml");
-    std::fs::write(&path, rules).unwrap();
-    let plan = compile(load_paths(&[path]).unwrap(), &CompileOptions::default()).unwrap();
+    let plan = compiled_file(&rules);
     let loaded: Vec<&str> = plan
         .report
         .loaded

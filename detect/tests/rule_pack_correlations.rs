@@ -1196,77 +1196,76 @@ fn cases() -> Vec<Case> {
         )
         .fires(&[("remote_address", NEW)]),
     );
-    out.push(case(
-        "new address within the learning period",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            call(600, "svc", NEW),
-            to_new(900, "ACCEPT"),
-        ],
-    ));
-    out.push(case(
-        "address used 13 days ago",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", NEW),
-            call(13 * 86_400, "svc", NEW),
-            to_new(13 * 86_400 + 600, "ACCEPT"),
-        ],
-    ));
-    out.push(case(
-        "traffic before the new address",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            to_new(4000, "ACCEPT"),
-            call(5000, "svc", NEW),
-        ],
-    ));
-    out.push(case(
-        "traffic rejected",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            call(5000, "svc", NEW),
-            to_new(5600, "REJECT"),
-        ],
-    ));
-    out.push(case(
-        "traffic to another address",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            call(5000, "svc", NEW),
-            flow(5600, "10.0.0.24", "81.2.69.67", 51000, 5000, "ACCEPT"),
-        ],
-    ));
-    out.push(case(
-        "traffic 25 h later",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            call(5000, "svc", NEW),
-            to_new(5000 + 25 * 3600, "ACCEPT"),
-        ],
-    ));
-    out.push(case(
-        "a role session (short-term credentials) from the new address",
-        NEW_ADDRESS_TRAFFIC,
-        vec![
-            call(0, "svc", HOME),
-            ct(
-                5000,
-                "svc",
-                NEW,
-                "s3.amazonaws.com",
-                "ListBuckets",
-                json!({"userIdentity": {"type": "AssumedRole",
-                    "arn": "arn:aws:sts::111122223333:assumed-role/app/i-0abc", "accountId": "111122223333"}}),
-            ),
-            to_new(5600, "ACCEPT"),
-        ],
-    ));
+    // Near misses: none of these fires.
+    let misses = [
+        (
+            "new address within the learning period",
+            vec![
+                call(0, "svc", HOME),
+                call(600, "svc", NEW),
+                to_new(900, "ACCEPT"),
+            ],
+        ),
+        (
+            "address used 13 days ago",
+            vec![
+                call(0, "svc", NEW),
+                call(13 * 86_400, "svc", NEW),
+                to_new(13 * 86_400 + 600, "ACCEPT"),
+            ],
+        ),
+        (
+            "traffic before the new address",
+            vec![
+                call(0, "svc", HOME),
+                to_new(4000, "ACCEPT"),
+                call(5000, "svc", NEW),
+            ],
+        ),
+        (
+            "traffic rejected",
+            vec![
+                call(0, "svc", HOME),
+                call(5000, "svc", NEW),
+                to_new(5600, "REJECT"),
+            ],
+        ),
+        (
+            "traffic to another address",
+            vec![
+                call(0, "svc", HOME),
+                call(5000, "svc", NEW),
+                flow(5600, "10.0.0.24", "81.2.69.67", 51000, 5000, "ACCEPT"),
+            ],
+        ),
+        (
+            "traffic 25 h later",
+            vec![
+                call(0, "svc", HOME),
+                call(5000, "svc", NEW),
+                to_new(5000 + 25 * 3600, "ACCEPT"),
+            ],
+        ),
+        (
+            "a role session (short-term credentials) from the new address",
+            vec![
+                call(0, "svc", HOME),
+                ct(
+                    5000,
+                    "svc",
+                    NEW,
+                    "s3.amazonaws.com",
+                    "ListBuckets",
+                    json!({"userIdentity": {"type": "AssumedRole",
+                        "arn": "arn:aws:sts::111122223333:assumed-role/app/i-0abc", "accountId": "111122223333"}}),
+                ),
+                to_new(5600, "ACCEPT"),
+            ],
+        ),
+    ];
+    for (what, docs) in misses {
+        out.push(case(what, NEW_ADDRESS_TRAFFIC, docs));
+    }
 
     // Large egress to a destination new for its source: the first flow, at 0, starts the
     // first_seen step's learning period (15 minutes).
@@ -1297,40 +1296,40 @@ fn cases() -> Vec<Case> {
         )
         .fires(&[("dstaddr", FRESH), ("srcaddr", "10.0.3.9")]),
     );
-    out.push(case(
-        "210 MB to a long-standing peer",
-        NEW_DESTINATION_EGRESS,
-        vec![to(0, FRESH, 1), to(4000, FRESH, 210)],
-    ));
-    out.push(case(
-        "210 MB to a new destination within the learning period",
-        NEW_DESTINATION_EGRESS,
-        vec![to(0, OLD_PEER, 1), to(600, FRESH, 210)],
-    ));
-    out.push(case(
-        "new destination, 210 MB 2 h later",
-        NEW_DESTINATION_EGRESS,
-        vec![
-            to(0, OLD_PEER, 1),
-            to(4000, FRESH, 1),
-            to(11_200, FRESH, 210),
-        ],
-    ));
-    out.push(case(
-        "99 MB to a new destination",
-        NEW_DESTINATION_EGRESS,
-        vec![to(0, OLD_PEER, 1), to(4000, FRESH, 99)],
-    ));
-    out.push(case(
-        "210 MB to a new destination from another source",
-        NEW_DESTINATION_EGRESS,
-        vec![
-            to(0, OLD_PEER, 1),
-            to(4000, FRESH, 1),
-            flow(4100, "10.0.3.10", FRESH, 443, 210_000_000, "ACCEPT"),
-            flow(0, "10.0.3.10", FRESH, 443, 1_000_000, "ACCEPT"),
-        ],
-    ));
+    let misses = [
+        (
+            "210 MB to a long-standing peer",
+            vec![to(0, FRESH, 1), to(4000, FRESH, 210)],
+        ),
+        (
+            "210 MB to a new destination within the learning period",
+            vec![to(0, OLD_PEER, 1), to(600, FRESH, 210)],
+        ),
+        (
+            "new destination, 210 MB 2 h later",
+            vec![
+                to(0, OLD_PEER, 1),
+                to(4000, FRESH, 1),
+                to(11_200, FRESH, 210),
+            ],
+        ),
+        (
+            "99 MB to a new destination",
+            vec![to(0, OLD_PEER, 1), to(4000, FRESH, 99)],
+        ),
+        (
+            "210 MB to a new destination from another source",
+            vec![
+                to(0, OLD_PEER, 1),
+                to(4000, FRESH, 1),
+                flow(4100, "10.0.3.10", FRESH, 443, 210_000_000, "ACCEPT"),
+                flow(0, "10.0.3.10", FRESH, 443, 1_000_000, "ACCEPT"),
+            ],
+        ),
+    ];
+    for (what, docs) in misses {
+        out.push(case(what, NEW_DESTINATION_EGRESS, docs));
+    }
     out
 }
 

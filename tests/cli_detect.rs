@@ -263,7 +263,8 @@ fn known_bad_networks_come_from_a_placeholder_file() {
          45.9.148.0/24 ; SBL000001\n\
          \n\
          # an internal addition\n\
-         203.0.113.0/24\n",
+         203.0.113.0/24\n\
+         198.51.100.7 # a single host, FireHOL-style\n",
     )
     .unwrap();
     let of_rule = |out: &std::process::Output| -> Vec<serde_json::Value> {
@@ -287,8 +288,8 @@ fn known_bad_networks_come_from_a_placeholder_file() {
     let out = vigil(&["detect", flows.to_str().unwrap()]);
     assert!(out.status.success());
     assert!(of_rule(&out).is_empty());
-    // With the feed: only the accepted record from a listed address (the rejected one
-    // from the same range and the records to unlisted ones do not match).
+    // With the feed: the accepted records from or to a listed range or host (the rejected
+    // one from the same range and the record to an unlisted address do not match).
     let arg = format!("known_bad_networks={}", feed.display());
     let out = vigil(&[
         "detect",
@@ -302,7 +303,7 @@ fn known_bad_networks_come_from_a_placeholder_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     let hits = of_rule(&out);
-    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits.len(), 2, "{hits:#?}");
     assert_eq!(hits[0]["level"], "high");
     let check = vigil(&["rules", "check", "--placeholder-file", &arg]);
     let text = String::from_utf8_lossy(&check.stdout);

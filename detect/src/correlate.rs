@@ -7,9 +7,9 @@
 //! would break event-time order): it is counted and reported (and the rule's own finding
 //! still emitted), never silently used or lost.
 //!
-//! Windows, per group (the `group-by` values); which kind a rule gets is decided by `sliding`:
+//! Windows, per group (the `group-by` values); `sliding` decides which kind a rule gets:
 //! - Sliding: each new event is evaluated with the events of the last `timespan`
-//!   (inclusive). For `event_count`, `value_count`, `value_sum` with `gt`/`gte`/`eq` and
+//!   (inclusive). For `event_count`, `value_count`, `value_sum` with `gt`/`gte` and
 //!   `temporal`, `temporal_ordered` with `gt`/`gte` (or none), when the condition holds a
 //!   finding is emitted with those events and the group starts afresh (one finding per
 //!   episode, not one per further event). `value_avg` and `value_percentile` always
@@ -19,10 +19,10 @@
 //!   aggregates a process image name): the share, in percent, of the window's events
 //!   that have the new event's value; a finding names the value and its event.
 //! - Fixed: conditions that can only be decided once a window is complete (`lt`, `lte`,
-//!   `neq` and bounds combining them with others; `eq` on the temporal types) use windows that open at a group's
-//!   first event and close `timespan` later; they are evaluated when the watermark passes
-//!   the close, or at the end of input. On sliding windows they would hold at every
-//!   group's first event.
+//!   `eq`, `neq` and bounds combining them with others) use windows that open at a
+//!   group's first event and close `timespan` later; they are evaluated when the
+//!   watermark passes the close, or at the end of input. On sliding windows `lt` and
+//!   `neq` would hold at every group's first event, and `eq` would be `gte`.
 //! - `first_seen` (a Vigil extension): an event whose group values were not seen within
 //!   the last `timespan` is reported, after a `baseline` spent learning.
 //! - `temporal` without a condition needs every referenced rule in the window (the
@@ -85,6 +85,8 @@ pub struct CorrelationStats {
     pub evicted_groups: u64,
     /// Events dropped at the per-group cap.
     pub dropped_entries: u64,
+    /// Idle groups let go: nothing in their window any more (not counted as evictions).
+    pub expired_groups: u64,
     /// Correlation findings reported.
     pub findings: u64,
     /// Findings of correlations that only feed other correlations (not reported).
@@ -195,6 +197,8 @@ struct State {
     timers: BinaryHeap<Reverse<(i64, Vec<Option<String>>)>>,
     /// Time of the first event processed (`first_seen`: the baseline starts there).
     first_us: Option<i64>,
+    /// When idle groups were last looked for ([`Correlator::expire`]).
+    swept_at: Option<i64>,
 }
 
 /// A finding of a correlation, before it becomes a [`Finding`].
@@ -219,6 +223,7 @@ pub struct Correlator {
     stats: CorrelationStats,
     warned_late: u64,
     warned_drops: u64,
+    warned_evictions: u64,
 }
 
 /// Whether a correlation is decided on sliding windows as each event arrives (rather
@@ -226,9 +231,10 @@ pub struct Correlator {
 ///
 /// - `value_avg` and `value_percentile`: always; adding an event can move their value
 ///   either way, and the value of the last `timespan` is what the condition is about.
-/// - `event_count`, `value_count`, `value_sum`: with `gt`, `gte` and `eq` only. These
-///   values only grow as a window takes in events, so `lt`, `lte` and `neq` need a whole
-///   window: on a sliding window they would hold at a group's first event, every time.
+/// - `event_count`, `value_count`, `value_sum`: with `gt` and `gte` only. These values
+///   only grow as a window takes in events, so `lt`, `lte`, `eq` and `neq` need a whole
+///   window: on sliding windows `lt` and `neq` would hold at a group's first event, and
+///   `eq: N` at the N-th event of any burst, however many follow (it would be `gte`).
 /// - `temporal`, `temporal_ordered`: without a condition or with `gt`/`gte` (the ordered
 ///   check prunes with an upper bound that only a growing condition allows).
 /// - `first_seen` is decided per event and has no window.
@@ -241,7 +247,7 @@ fn sliding(kind: CorrelationType, cmps: &[(CmpOp, f64)]) -> bool {
             cmps.iter().all(|(op, _)| op.monotone())
         }
         CorrelationType::EventCount | CorrelationType::ValueCount | CorrelationType::ValueSum => {
-            !cmps.is_empty() && cmps.iter().all(|(op, _)| op.monotone() || *op == CmpOp::Eq)
+            !cmps.is_empty() && cmps.iter().all(|(op, _)| op.monotone())
         }
     }
 }
@@ -259,6 +265,7 @@ impl Correlator {
             stats: CorrelationStats::default(),
             warned_late: 0,
             warned_drops: 0,
+            warned_evictions: 0,
         }
     }
 
@@ -340,7 +347,9 @@ impl Correlator {
             let Some(p) = next else { break };
             self.close_due(plan, p.time_us, &mut out);
             self.processed_upto = self.processed_upto.max(p.time_us);
+            let c = p.corr;
             self.process(plan, p, &mut out);
+            self.expire(plan, c);
         }
         let until = if all {
             i64::MAX
@@ -452,6 +461,18 @@ impl Correlator {
             {
                 if let Some(old) = g.entries.pop_front() {
                     g.agg.remove(&old);
+                }
+            }
+            // `temporal_ordered` with no first step in the window: entries of later steps
+            // older than this event can never follow a first step still to come (events
+            // are processed in time order, and a first step never arrives with an earlier
+            // time, `prune_unstarted`), so a group waiting for its first step holds only
+            // the events of its latest timestamp (a first step at that time still counts).
+            if prune_unstarted(plan, c) && g.agg.per_input.first().is_none_or(|n| *n == 0) {
+                while g.entries.front().is_some_and(|e| e.time_us < p.time_us) {
+                    if let Some(old) = g.entries.pop_front() {
+                        g.agg.remove(&old);
+                    }
                 }
             }
             g.agg.add(&entry);
@@ -585,26 +606,61 @@ impl Correlator {
         }
     }
 
-    fn evict(&mut self, plan: &Compiled, c: usize) {
+    /// Lets go of correlation `c`'s groups with nothing left in their window: last seen
+    /// more than `timespan` before the newest event processed, and (fixed windows) no
+    /// window open. Such a group behaves as a new one would, so nothing changes but the
+    /// memory, and the group cap is left for active groups. Looked for once per
+    /// `timespan` of event time (at least a minute), so the cost is amortised.
+    fn expire(&mut self, plan: &Compiled, c: usize) {
+        let sp = span(plan, c);
+        let now = self.processed_upto;
         let st = &mut self.states[c];
-        let mut by_age: Vec<(i64, Vec<Option<String>>)> = st
+        let due = st
+            .swept_at
+            .is_none_or(|at| now.saturating_sub(at) >= sp.max(60_000_000));
+        if !due {
+            return;
+        }
+        st.swept_at = Some(now);
+        let cp = &plan.correlations[c];
+        let fixed = !sliding(cp.rule.kind, &cp.rule.condition.cmps);
+        let before = st.groups.len();
+        st.groups.retain(|_, g| {
+            g.last_seen >= now.saturating_sub(sp) || (fixed && g.window_start.is_some())
+        });
+        self.stats.expired_groups += (before - st.groups.len()) as u64;
+    }
+
+    fn evict(&mut self, plan: &Compiled, c: usize) {
+        let cp = &plan.correlations[c];
+        let ordered = cp.rule.kind == CorrelationType::TemporalOrdered;
+        let st = &mut self.states[c];
+        // Least recently active first; for `temporal_ordered`, groups without the first
+        // step before any (they cannot complete a sequence until one comes).
+        let mut by_age: Vec<(bool, i64, Vec<Option<String>>)> = st
             .groups
             .iter()
-            .map(|(k, g)| (g.last_seen, k.clone()))
+            .map(|(k, g)| {
+                let started = !ordered || g.agg.per_input.first().is_some_and(|n| *n > 0);
+                (started, g.last_seen, k.clone())
+            })
             .collect();
         by_age.sort();
         let n = (by_age.len() / 10).max(1);
-        for (_, k) in by_age.into_iter().take(n) {
+        for (_, _, k) in by_age.into_iter().take(n) {
             st.groups.remove(&k);
             self.stats.evicted_groups += 1;
         }
-        tracing::warn!(
-            rule_id = %plan.correlations[c].rule.meta.id,
-            evicted = n,
-            evicted_total = self.stats.evicted_groups,
-            max_groups = self.cfg.max_groups,
-            "correlation state at its group cap; least recently active groups evicted"
-        );
+        self.warned_evictions += 1;
+        if self.warned_evictions <= 10 || self.warned_evictions.is_power_of_two() {
+            tracing::warn!(
+                rule_id = %cp.rule.meta.id,
+                evicted = n,
+                evicted_total = self.stats.evicted_groups,
+                max_groups = self.cfg.max_groups,
+                "correlation state at its group cap; least recently active groups evicted (raise --max-groups)"
+            );
+        }
     }
 
     fn emit(
@@ -698,6 +754,23 @@ impl Correlator {
             group,
         });
     }
+}
+
+/// Whether correlation `c` is a `temporal_ordered` whose first step's events always
+/// arrive at the time being processed: a detection rule's hits, or a sliding
+/// correlation's findings (a whole-window correlation's finding arrives when its window
+/// closes, with an earlier time).
+fn prune_unstarted(plan: &Compiled, c: usize) -> bool {
+    let cp = &plan.correlations[c];
+    cp.rule.kind == CorrelationType::TemporalOrdered
+        && match cp.inputs.first() {
+            Some(CorrInput::Rule { .. }) => true,
+            Some(CorrInput::Correlation { corr, .. }) => {
+                let child = &plan.correlations[*corr].rule;
+                sliding(child.kind, &child.condition.cmps)
+            }
+            None => false,
+        }
 }
 
 /// Logs an event dropped at the per-group cap: the first ten, then at every power of

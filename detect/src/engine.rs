@@ -15,8 +15,8 @@ use crate::correlate::{CorrelationConfig, CorrelationStats, Correlator};
 use crate::eval::Evaluator;
 use crate::finding::{Finding, finding_id};
 use crate::hits::{Hit, Hits, collect, id_at};
-use crate::rule::Suppress;
 use crate::rule::load::{RuleSet, load_paths};
+use crate::rule::{AnyRule, Suppress};
 use crate::suppress::Suppressor;
 
 /// How the engine is set up.
@@ -44,18 +44,20 @@ impl Engine {
     }
 
     /// Compiles an already loaded rule set.
-    pub fn from_rules(set: RuleSet, opts: EngineOptions) -> Result<Engine> {
-        let mut plan = compile(set, &opts.compile)?;
-        for r in &mut plan.rules {
-            if let Some(s) = opts.suppress.get(&r.meta.id.0) {
-                r.meta.options.suppress = Some(s.clone());
+    pub fn from_rules(mut set: RuleSet, opts: EngineOptions) -> Result<Engine> {
+        // Suppression given in the options replaces the rules' own before compiling: the
+        // plan decides which values each hit carries from it.
+        for r in &mut set.rules {
+            let meta = match r {
+                AnyRule::Detection(d) => &mut d.meta,
+                AnyRule::Correlation(c) => &mut c.meta,
+                AnyRule::Filter(_) => continue,
+            };
+            if let Some(s) = opts.suppress.get(&meta.id.0) {
+                meta.options.suppress = Some(s.clone());
             }
         }
-        for c in &mut plan.correlations {
-            if let Some(s) = opts.suppress.get(&c.rule.meta.id.0) {
-                c.rule.meta.options.suppress = Some(s.clone());
-            }
-        }
+        let plan = compile(set, &opts.compile)?;
         Ok(Engine {
             plan: Arc::new(plan),
             opts,

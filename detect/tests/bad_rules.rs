@@ -153,3 +153,52 @@ fn misused_first_seen_and_placeholder_defaults_are_rejected() {
     assert!(reason("Placeholder default not a list").contains("vigil.placeholders"));
     assert_eq!(reasons.len(), 5);
 }
+
+#[test]
+fn correlations_whose_fields_would_be_silently_empty_are_rejected() {
+    // A condition without a comparison held for every window; suppression fields outside
+    // the group-by, and a chained correlation's group-by its input does not have, were
+    // read as null, so every finding fell in one group.
+    let corr = |id: u32, title: &str, body: &str| {
+        format!(
+            "---\ntitle: {title}\nid: 20000000-0000-4000-8000-0000000002{id:02}\nname: c{id}\ncorrelation: {{rules: [20000000-0000-4000-8000-000000000001], timespan: 1h, {body}}}\n"
+        )
+    };
+    let rules = [
+        GOOD.to_string(),
+        corr(1, "Counted", "type: event_count, group-by: [sourceIPAddress], condition: {gte: 2}"),
+        corr(2, "No comparison", "type: value_count, group-by: [sourceIPAddress], condition: {field: userName}"),
+        corr(3, "Empty condition", "type: event_count, group-by: [sourceIPAddress], condition: {}"),
+        corr(4, "Suppressed on another field", "type: event_count, group-by: [sourceIPAddress], condition: {gte: 2}")
+            + "vigil: {suppress: {fields: [userName], window: 1h}}\n",
+        "---\ntitle: Chained on a missing field\nid: 20000000-0000-4000-8000-000000000205\ncorrelation: {type: temporal, rules: [c1], group-by: [userName], timespan: 1h}\n".to_string(),
+        "---\ntitle: Chained through an alias\nid: 20000000-0000-4000-8000-000000000206\ncorrelation: {type: temporal, rules: [c1], group-by: [address], timespan: 1h, aliases: {address: {c1: sourceIPAddress}}}\n".to_string(),
+    ]
+    .concat();
+    let plan = compiled_file(&rules);
+    let loaded: Vec<&str> = plan
+        .report
+        .loaded
+        .iter()
+        .map(|l| l.title.as_str())
+        .collect();
+    assert_eq!(loaded, ["Good", "Counted", "Chained through an alias"]);
+    let reasons: Vec<(String, String)> = plan
+        .report
+        .rejected
+        .iter()
+        .map(|r| (r.title.clone().unwrap_or_default(), r.reason.clone()))
+        .collect();
+    let reason = |title: &str| {
+        reasons
+            .iter()
+            .find(|(t, _)| t == title)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or_else(|| panic!("{title} not rejected: {reasons:?}"))
+    };
+    assert!(reason("No comparison").contains("no comparison"));
+    assert!(reason("Empty condition").contains("no comparison"));
+    assert!(reason("Suppressed on another field").contains("\"userName\" is not in"));
+    assert!(reason("Chained on a missing field").contains("aliases"));
+    assert_eq!(reasons.len(), 4);
+}

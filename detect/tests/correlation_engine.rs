@@ -182,6 +182,60 @@ fn suppression_folds_repeats_into_the_first_finding() {
     assert_eq!(brute(&fs).len(), 1);
 }
 
+/// The same suppression given as an option (`vigil detect --suppress
+/// failed-login=sourceIPAddress@1h`): its fields must key the suppression as the rule's
+/// own block does. (They were ignored: the plan took the hits' suppression values from
+/// the rule file before the option applied, so every repeat folded into one finding.)
+#[test]
+fn suppression_given_as_an_option_keys_on_its_fields() {
+    let lines: Vec<String> = (0..7)
+        .map(|i| {
+            ev(
+                i * 60,
+                &format!("e{i}"),
+                if i < 6 { "198.51.100.7" } else { "203.0.113.9" },
+            )
+        })
+        .collect();
+    let engine = Engine::from_rules(
+        load_str(RULES, std::path::Path::new("r.yml")),
+        EngineOptions {
+            correlation: CorrelationConfig {
+                allowed_lateness_secs: None,
+                ..Default::default()
+            },
+            suppress: [(
+                "failed-login".to_string(),
+                vigil_detect::rule::Suppress {
+                    fields: vec!["sourceIPAddress".into()],
+                    window_secs: 3600,
+                },
+            )]
+            .into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut ev = engine.evaluator().unwrap();
+    let mut det = engine.detector();
+    let mut fs = Vec::new();
+    for b in batches_of(lines.join("\n").as_bytes()).0 {
+        fs.extend(det.push([detect_batch(engine.plan(), &mut ev, &b).unwrap()]));
+    }
+    fs.extend(det.finish());
+    let mut own: Vec<(Vec<String>, u64)> = fs
+        .iter()
+        .filter(|f| f.rule_id == "failed-login")
+        .map(|f| (f.event_ids.clone(), f.suppressed))
+        .collect();
+    own.sort();
+    assert_eq!(
+        own,
+        [(vec!["e0".to_string()], 5), (vec!["e6".to_string()], 0)],
+        "{own:?}"
+    );
+}
+
 /// Detection rules for the steps (`eventName` is the step's name), loaded in `load`
 /// order, and a `temporal_ordered` correlation `sequence` over `steps` in that order.
 fn sequence_rules(steps: &[&str], load: &[&str]) -> String {
@@ -368,16 +422,20 @@ fn counted(condition: &str, times: &[i64]) -> Vec<(usize, String)> {
 }
 
 #[test]
-fn eq_slides_and_lt_waits_for_whole_windows() {
-    // `eq: 3` slides like `gte`: 3500, 3700 and 3900 s are three events within an hour,
-    // although no window opened at a group's first event (0 s) holds three.
+fn eq_and_lt_wait_for_whole_windows() {
+    // `eq: 3` is decided on whole windows, from a group's first event: exactly three
+    // events in [0, 3600] fire; four do not (on sliding windows `eq` would fire at the
+    // third event of any burst, as `gte` does).
     assert_eq!(
-        counted("{eq: 3}", &[0, 3500, 3700, 3900]),
-        [(3, "e3500,e3700,e3900".to_string())]
+        counted("{eq: 3}", &[0, 10, 20]),
+        [(3, "e0,e10,e20".to_string())]
     );
-    // `lt: 3` is decided on whole windows, from a group's first event: [0, 3600] holds
-    // two events, [3700, 7300] one. On sliding windows it would hold at every group's
-    // first event.
+    assert_eq!(counted("{eq: 3}", &[0, 10, 20, 30]), []);
+    // Three events within an hour that straddle two whole windows: [0, 3600] holds 0 and
+    // 3500, [3700, 7300] holds 3700 and 3900.
+    assert_eq!(counted("{eq: 3}", &[0, 3500, 3700, 3900]), []);
+    // `lt: 3`: [0, 3600] holds two events, [3700, 7300] one. On sliding windows it would
+    // hold at every group's first event.
     assert_eq!(
         counted("{lt: 3}", &[0, 3500, 3700]),
         [(2, "e0,e3500".to_string()), (1, "e3700".to_string())]
@@ -388,4 +446,64 @@ fn eq_slides_and_lt_waits_for_whole_windows() {
         counted("{gte: 2, lte: 3}", &[0, 10, 4000, 4010, 4020, 4030]),
         [(2, "e0,e10".to_string())]
     );
+    // `gte` slides: 3500, 3700 and 3900 s are three events within an hour.
+    assert_eq!(
+        counted("{gte: 3}", &[0, 3500, 3700, 3900]),
+        [(3, "e3500,e3700,e3900".to_string())]
+    );
+}
+
+/// Groups with nothing left in their window are let go, so a long stream of short-lived
+/// groups stays under the group cap without evicting anything (before, every group was
+/// kept until the cap evicted it, and `evicted_groups` counted mostly that cleanup).
+#[test]
+fn idle_groups_expire_instead_of_filling_the_cap() {
+    // One failed login a minute, each from a new address, for 200 minutes; the brute
+    // force rule's window is 10 minutes, so about 11 groups are alive at any time.
+    let lines: Vec<String> = (0..200)
+        .map(|i| ev(i * 60, &format!("e{i}"), &format!("198.51.100.{}", i % 250)))
+        .collect();
+    let (fs, stats) = run(
+        RULES,
+        CorrelationConfig {
+            allowed_lateness_secs: None,
+            max_groups: 50,
+            ..Default::default()
+        },
+        &[lines],
+    );
+    assert!(brute(&fs).is_empty());
+    let c = &stats.correlation;
+    assert_eq!(c.evicted_groups, 0, "{c:?}");
+    assert!(c.expired_groups >= 150, "{c:?}");
+}
+
+/// A `temporal_ordered` group without its first step keeps only the events of its
+/// latest timestamp: later steps seen before any first step cannot complete a sequence
+/// still to come. With a per-group cap of 2 events, 30 second steps a minute apart
+/// dropped 28 of them before; the sequence that follows still fires, and a first step
+/// in the same second as a second step still completes it.
+#[test]
+fn a_sequence_waiting_for_its_first_step_holds_only_its_latest_events() {
+    let rules = sequence_rules(&["A", "B"], &["A", "B"]);
+    let cfg = || CorrelationConfig {
+        allowed_lateness_secs: None,
+        max_entries: 2,
+        ..Default::default()
+    };
+    let mut lines: Vec<String> = (0..30).map(|i| step(i * 10, "B")).collect();
+    lines.push(step(400, "A"));
+    lines.push(step(410, "B"));
+    let (fs, stats) = run(&rules, cfg(), &[lines]);
+    assert_eq!(
+        stats.correlation.dropped_entries, 0,
+        "{:?}",
+        stats.correlation
+    );
+    let seq: Vec<&Finding> = fs.iter().filter(|f| f.rule_id == "sequence").collect();
+    assert_eq!(seq.len(), 1, "{seq:#?}");
+    // A tie: B, then A in the same second.
+    let lines = vec![step(0, "B"), step(100, "B"), step(100, "A")];
+    let (fs, _) = run(&rules, cfg(), &[lines]);
+    assert_eq!(fs.iter().filter(|f| f.rule_id == "sequence").count(), 1);
 }

@@ -140,11 +140,24 @@ impl RuleArgs {
     }
 }
 
-/// The values of a placeholder file: one per line, without `#` or `;` comments and
-/// surrounding blanks; blank lines skipped.
+/// The values of a placeholder file: one per line, trimmed. A line starting with `#` or
+/// `;` is a comment, and so is the rest of a line from a blank followed by `#` or `;`
+/// (Spamhaus DROP's `1.10.16.0/20 ; SBL256894`); other `#` and `;` are part of the
+/// value. Blank lines are skipped.
 fn placeholder_values(text: &str) -> impl Iterator<Item = String> + '_ {
     text.lines().filter_map(|line| {
-        let v = line.split(['#', ';']).next().unwrap_or("").trim();
+        let mut v = line.trim();
+        if v.starts_with(['#', ';']) {
+            return None;
+        }
+        if let Some(at) = v
+            .char_indices()
+            .zip(v.chars().skip(1))
+            .find(|((_, c), next)| c.is_whitespace() && matches!(next, '#' | ';'))
+            .map(|((i, _), _)| i)
+        {
+            v = v[..at].trim_end();
+        }
         (!v.is_empty()).then(|| v.to_string())
     })
 }
@@ -244,4 +257,16 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_values;
+
+    #[test]
+    fn placeholder_files_drop_comments_but_keep_values_with_hash_or_semicolon() {
+        let text = "; Spamhaus DROP\n# FireHOL\n\n1.10.16.0/20 ; SBL256894\n  45.9.148.3\t# a host\nC:\\a;b#c\n";
+        let got: Vec<String> = placeholder_values(text).collect();
+        assert_eq!(got, ["1.10.16.0/20", "45.9.148.3", "C:\\a;b#c"]);
+    }
 }

@@ -1123,9 +1123,16 @@ fn compile_cond(c: &Cond, searches: &[(String, Node)]) -> std::result::Result<No
     })
 }
 
+/// A network range; a bare address is the range of that one address (threat feeds such
+/// as FireHOL's list single hosts that way).
 fn parse_net(s: &str) -> std::result::Result<ipnet::IpNet, String> {
-    s.trim()
-        .parse()
+    let t = s.trim();
+    t.parse::<ipnet::IpNet>()
+        .or_else(|e| {
+            t.parse::<std::net::IpAddr>()
+                .map(ipnet::IpNet::from)
+                .map_err(|_| e)
+        })
         .map_err(|e| format!("{s:?} is not a CIDR range: {e}"))
 }
 
@@ -1419,6 +1426,36 @@ fn negated(b: &mut KindBuilder, field: usize, neq: bool, base: Node) -> Node {
     ])
 }
 
+/// Fields a correlation names that would silently be empty: suppression fields outside
+/// its `group-by` (its findings carry only those values), and `group-by` entries a
+/// chained correlation it reads does not group by (an alias can name the right one).
+fn check_correlation_fields(
+    c: &CorrelationRule,
+    inputs: &[CorrInput],
+    plans: &[CorrelationPlan],
+) -> std::result::Result<(), String> {
+    if let Some(s) = &c.meta.options.suppress
+        && let Some(f) = s.fields.iter().find(|f| !c.group_by.contains(f))
+    {
+        return Err(format!(
+            "suppression field {f:?} is not in the correlation's group-by {:?} (a correlation finding carries only those values)",
+            c.group_by
+        ));
+    }
+    for inp in inputs {
+        if let CorrInput::Correlation { corr, group_fields } = inp {
+            let child = &plans[*corr].rule;
+            if let Some(f) = group_fields.iter().find(|f| !child.group_by.contains(f)) {
+                return Err(format!(
+                    "group-by {f:?} is not in the group-by {:?} of the correlation it reads, {:?} (name one of those, or map it with aliases)",
+                    child.group_by, child.meta.title
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn compile_correlations(
     corrs: Vec<CorrelationRule>,
     rules: &mut [RuleInfo],
@@ -1488,6 +1525,10 @@ fn compile_correlations(
             match missing {
                 None => {
                     progressed = true;
+                    if let Err(reason) = check_correlation_fields(&c, &inputs, &plans) {
+                        report.rejected.push(reject(&c.meta, reason));
+                        continue;
+                    }
                     let idx = plans.len();
                     for inp in &inputs {
                         match inp {

@@ -576,6 +576,13 @@ fn correlation(c: &Value, top: &Mapping, meta: Meta) -> Result<CorrelationRule, 
                     other => return Err(format!("unknown correlation condition key {other:?}")),
                 }
             }
+            if cond.cmps.is_empty() {
+                // It would hold for every window.
+                return Err(
+                    "the correlation condition has no comparison (gt, gte, lt, lte, eq or neq)"
+                        .into(),
+                );
+            }
         }
         Some(Value::String(s)) => {
             return Err(format!(

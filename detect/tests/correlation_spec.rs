@@ -686,3 +686,52 @@ fn spec_examples_06_to_12() {
     );
     assert_eq!(fs[0].event_ids, ["A-200"]);
 }
+
+/// `event_count_ecs.yml`: the same count, grouped by an ECS field, `dns.question.name`,
+/// a nested path (and, in events that flatten it, a key with dots).
+#[test]
+fn event_count_ecs_groups_by_a_nested_field() {
+    let rules = load(
+        &[spec().join("tests/schema/correlation/event_count_ecs.yml")],
+        &base(
+            "failed",
+            Some("5638f7c0-ac70-491d-8465-2a65075e0d86"),
+            "failed",
+        ),
+    );
+    let mut events = Vec::new();
+    for i in 0..100 {
+        // 100 nested within the hour, alternately nested and flattened for another name.
+        events.push(ev(
+            i * 30,
+            &format!("n{i}"),
+            r#""Kind":"failed","dns":{"question":{"name":"evil.example"}}"#,
+        ));
+        let other = if i % 2 == 0 {
+            r#""Kind":"failed","dns":{"question":{"name":"split.example"}}"#
+        } else {
+            r#""Kind":"failed","dns.question.name":"split.example""#
+        };
+        events.push(ev(i * 30, &format!("s{i}"), other));
+        // 99 for a third name.
+        if i < 99 {
+            events.push(ev(
+                i,
+                &format!("f{i}"),
+                r#""Kind":"failed","dns":{"question":{"name":"few.example"}}"#,
+            ));
+        }
+    }
+    let fs = run(rules, &events);
+    let c = of_rule(&fs, "Many failed logins");
+    let mut names: Vec<&str> = c
+        .iter()
+        .filter_map(|f| f.group.as_ref()?["dns.question.name"].as_deref())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["evil.example", "split.example"], "{c:#?}");
+    assert!(
+        c.iter()
+            .all(|f| f.event_ids.len() == 100 && f.value == Some(100.0))
+    );
+}

@@ -45,16 +45,19 @@ const EXEC_READ: &str = "Exec Into a Pod and Credential Files Read in It";
 const NEW_ADDRESS_TRAFFIC: &str =
     "IAM User Calls From a New Address, Then Hosts Send Traffic to That Address";
 const NEW_DESTINATION_EGRESS: &str = "Large Egress to a Destination New for Its Source";
+const ESCAPE_POD_EXEC: &str = "Pod Able to Reach the Node Created, Then a Command Executed in It";
 /// The intermediate correlation the takeover sequence is chained on: never emitted.
 const CONTROL_GRANTED: &str = "Workload or Binding Granting Node or Cluster Control Created";
 /// The first_seen steps of the two sequences above: never emitted.
 const NEW_ADDRESS: &str = "New Source Address for an IAM User or Root";
 const NEW_DESTINATION: &str = "Destination New for Its Source";
+/// The first step of the escape-capable pod sequence: never emitted.
+const ESCAPE_POD: &str = "Pod Able to Reach the Node Created";
 /// Correlations that only feed others.
-const INTERNAL: [&str; 3] = [CONTROL_GRANTED, NEW_ADDRESS, NEW_DESTINATION];
+const INTERNAL: [&str; 4] = [CONTROL_GRANTED, NEW_ADDRESS, NEW_DESTINATION, ESCAPE_POD];
 
 /// Every shipped correlation, the internal ones included.
-const ALL: [&str; 14] = [
+const ALL: [&str; 16] = [
     PORT_SCAN,
     SECRETS,
     BACKDOOR,
@@ -66,9 +69,11 @@ const ALL: [&str; 14] = [
     EXEC_READ,
     NEW_ADDRESS_TRAFFIC,
     NEW_DESTINATION_EGRESS,
+    ESCAPE_POD_EXEC,
     CONTROL_GRANTED,
     NEW_ADDRESS,
     NEW_DESTINATION,
+    ESCAPE_POD,
 ];
 
 fn pack_dir() -> PathBuf {
@@ -1151,6 +1156,88 @@ fn cases() -> Vec<Case> {
             ),
         ],
     ));
+
+    // A pod able to reach the node, then a command executed in that pod (by anyone).
+    let host_path = |t, user: &str| {
+        pod_create(
+            t,
+            user,
+            json!({"containers": [{"name": "c", "image": "alpine:3.19"}],
+                   "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}),
+        )
+    };
+    let plain_pod = |t, user: &str| {
+        pod_create(
+            t,
+            user,
+            json!({"containers": [{"name": "c", "image": "alpine:3.19"}]}),
+        )
+    };
+    let in_dbg = [("namespace", "kube-system"), ("pod", "dbg")];
+    out.push(
+        case(
+            "privileged pod, exec into it by another user",
+            ESCAPE_POD_EXEC,
+            vec![
+                privileged_pod(0, "alice"),
+                exec(300, "bob", "dbg", "kube-system"),
+            ],
+        )
+        .fires(&in_dbg),
+    );
+    out.push(
+        case(
+            "host path pod, attach 50 min later",
+            ESCAPE_POD_EXEC,
+            vec![
+                host_path(0, "alice"),
+                exec(3000, "alice", "dbg", "kube-system"),
+            ],
+        )
+        .fires(&in_dbg),
+    );
+    let misses = [
+        (
+            "privileged pod, exec into another pod",
+            vec![
+                privileged_pod(0, "alice"),
+                exec(300, "alice", "api-1", "kube-system"),
+            ],
+        ),
+        (
+            "privileged pod, exec into a pod of that name elsewhere",
+            vec![
+                privileged_pod(0, "alice"),
+                exec(300, "alice", "dbg", "default"),
+            ],
+        ),
+        (
+            // (By another user: the same user's exec, then escalation, is the takeover
+            // sequence.)
+            "exec before the pod was created",
+            vec![
+                exec(0, "bob", "dbg", "kube-system"),
+                privileged_pod(300, "alice"),
+            ],
+        ),
+        (
+            "privileged pod, exec 2 h later",
+            vec![
+                privileged_pod(0, "alice"),
+                exec(7200, "alice", "dbg", "kube-system"),
+            ],
+        ),
+        (
+            "an ordinary pod, exec into it",
+            vec![
+                plain_pod(0, "alice"),
+                exec(300, "alice", "dbg", "kube-system"),
+            ],
+        ),
+    ];
+    for (what, docs) in misses {
+        out.push(case(what, ESCAPE_POD_EXEC, docs));
+    }
 
     // An IAM user calls from an address new for it (after the first_seen step's 15
     // minutes of learning), then a host sends traffic to that address. The first call, at

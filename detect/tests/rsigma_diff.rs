@@ -1,7 +1,8 @@
 //! Differential test against rsigma (the Rust Sigma engine on crates.io, a peer nobody
 //! here wrote): for every SigmaHQ CloudTrail and Kubernetes audit rule and every
 //! CloudTrail and Kubernetes audit event of the shared corpus, the set of
-//! (rule id, event id) matches is identical, except where Vigil is deliberately more
+//! (rule id, event) matches is identical (each event by its position, so that events
+//! sharing an id are told apart), except where Vigil is deliberately more
 //! thorough (a string match on a field holding an object or array matches its JSON
 //! text); those differences are listed, each checked to be that case.
 
@@ -15,7 +16,59 @@ use vigil_detect::compile::{CompileOptions, compile};
 use vigil_detect::rule::load::load_paths;
 use vigil_ingest::SourceKind;
 
+/// (rule id, event) with the event named by its position, `batch:row`, not its id:
+/// Panther's test cases reuse event ids, and comparing by id could hide a difference
+/// between two events sharing one. Messages name the event id too ([`Events::id`]).
 type Pair = (String, String);
+
+fn position(batch: usize, row: usize) -> String {
+    format!("{batch}:{row}")
+}
+
+/// The events of one source type by position: their id and verbatim JSON.
+struct Events(std::collections::HashMap<String, (String, String)>);
+
+impl Events {
+    fn of(data: &Batches, kind: SourceKind) -> Self {
+        let mut out = std::collections::HashMap::new();
+        for (i, b) in data.0.iter().enumerate().filter(|(_, b)| b.kind == kind) {
+            let (raw, ids) = (column(b, "raw"), column(b, "event_uid"));
+            for r in 0..raw.len() {
+                out.insert(
+                    position(i, r),
+                    (ids.value(r).to_string(), raw.value(r).to_string()),
+                );
+            }
+        }
+        Events(out)
+    }
+
+    fn id(&self, pos: &str) -> &str {
+        &self.0[pos].0
+    }
+
+    fn raw(&self, pos: &str) -> &str {
+        &self.0[pos].1
+    }
+
+    /// `pairs` with each event's id after its position, for messages.
+    fn named<'a>(&self, pairs: impl IntoIterator<Item = &'a Pair>) -> Vec<(String, String)> {
+        pairs
+            .into_iter()
+            .map(|(rule, pos)| (rule.clone(), format!("{pos} {}", self.id(pos))))
+            .collect()
+    }
+}
+
+fn column(b: &vigil_ingest::EventBatch, name: &str) -> StringArray {
+    b.batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .clone()
+}
 
 fn vigil_matches(
     rule_dir: &std::path::Path,
@@ -29,10 +82,16 @@ fn vigil_matches(
         "rejected: {:#?}",
         plan.report.rejected
     );
-    (
-        matched_pairs(&plan, &data.0, Some(kind), "event_uid"),
-        plan.rules.len(),
-    )
+    let mut ev = vigil_detect::eval::Evaluator::new(&plan).unwrap();
+    let mut out = BTreeSet::new();
+    for (i, b) in data.0.iter().enumerate().filter(|(_, b)| b.kind == kind) {
+        for (rule, rows) in matched_rows(&plan, &mut ev, b) {
+            for r in rows {
+                out.insert((rule.clone(), position(i, r)));
+            }
+        }
+    }
+    (out, plan.rules.len())
 }
 
 fn rsigma_matches(rule_dir: &std::path::Path, data: &Batches, kind: SourceKind) -> BTreeSet<Pair> {
@@ -42,55 +101,16 @@ fn rsigma_matches(rule_dir: &std::path::Path, data: &Batches, kind: SourceKind) 
     let errs = engine.add_rules(&coll.rules);
     assert!(errs.is_empty(), "{errs:?}");
     let mut out = BTreeSet::new();
-    for b in data.0.iter().filter(|b| b.kind == kind) {
-        let raw = b
-            .batch
-            .column_by_name("raw")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
-        let ids = b
-            .batch
-            .column_by_name("event_uid")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
+    for (i, b) in data.0.iter().enumerate().filter(|(_, b)| b.kind == kind) {
+        let raw = column(b, "raw");
         for r in 0..raw.len() {
             let v: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
             for res in engine.evaluate(&rsigma_eval::JsonEvent::borrow(&v)) {
                 out.insert((
                     res.header.rule_id.clone().unwrap_or_default(),
-                    ids.value(r).to_string(),
+                    position(i, r),
                 ));
             }
-        }
-    }
-    out
-}
-
-/// The verbatim JSON of the events of `kind` by event id (Panther's test cases reuse
-/// ids, so an id can have several).
-fn raw_by_id(data: &Batches, kind: SourceKind) -> std::collections::HashMap<String, Vec<String>> {
-    let mut out = std::collections::HashMap::new();
-    for b in data.0.iter().filter(|b| b.kind == kind) {
-        let col = |name| {
-            b.batch
-                .column_by_name(name)
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone()
-        };
-        let (raw, ids) = (col("raw"), col("event_uid"));
-        for r in 0..raw.len() {
-            out.entry(ids.value(r).to_string())
-                .or_insert_with(Vec::new)
-                .push(raw.value(r).to_string());
         }
     }
     out
@@ -138,28 +158,29 @@ fn cloudtrail_rules_on_corpus_cloudtrail() {
     assert_eq!(n, 57);
     let rsigma = rsigma_matches(&rules, &data, SourceKind::CloudTrail);
     let (only_vigil, only_rsigma) = report("cloudtrail", &vigil, &rsigma);
+    let events = Events::of(&data, SourceKind::CloudTrail);
     assert!(
         only_rsigma.is_empty(),
-        "rsigma matched, Vigil did not: {only_rsigma:#?}"
+        "rsigma matched, Vigil did not: {:#?}",
+        events.named(&only_rsigma)
     );
     // The one deliberate difference: SigmaHQ's aws_disable_bucket_versioning reads
     // `requestParameters|contains: 'Suspended'`, which in CloudTrail is an object; Vigil
     // matches the object's JSON text (`deliberate_differences.rs`), rsigma never matches.
-    let raw_of = raw_by_id(&data, SourceKind::CloudTrail);
     let unexplained: Vec<&Pair> = only_vigil
         .iter()
-        .filter(|(rule, id)| {
+        .filter(|(rule, pos)| {
+            let v: serde_json::Value = serde_json::from_str(events.raw(pos)).unwrap();
+            let params = &v["requestParameters"];
             !(rule == "a136ac98-b2bc-4189-a14d-f0d0388e57a7"
-                && raw_of[id].iter().any(|raw| {
-                    let v: serde_json::Value = serde_json::from_str(raw).unwrap();
-                    let params = &v["requestParameters"];
-                    params.is_object() && params.to_string().to_lowercase().contains("suspended")
-                }))
+                && params.is_object()
+                && params.to_string().to_lowercase().contains("suspended"))
         })
         .collect();
     assert!(
         unexplained.is_empty(),
-        "Vigil matched, rsigma did not: {unexplained:#?}"
+        "Vigil matched, rsigma did not: {:#?}",
+        events.named(unexplained)
     );
     eprintln!("object-as-text matches: {}", only_vigil.len());
     assert!(!vigil.is_empty());
@@ -181,12 +202,15 @@ fn kubernetes_rules_on_corpus_audit_events() {
     assert_eq!(n, 16);
     let rsigma = rsigma_matches(&rules, &data, SourceKind::K8sAudit);
     let (only_vigil, only_rsigma) = report("k8s", &vigil, &rsigma);
+    let events = Events::of(&data, SourceKind::K8sAudit);
     assert!(
         only_rsigma.is_empty(),
-        "rsigma matched, Vigil did not: {only_rsigma:#?}"
+        "rsigma matched, Vigil did not: {:#?}",
+        events.named(&only_rsigma)
     );
     assert!(
         only_vigil.is_empty(),
-        "Vigil matched, rsigma did not: {only_vigil:#?}"
+        "Vigil matched, rsigma did not: {:#?}",
+        events.named(&only_vigil)
     );
 }

@@ -242,26 +242,26 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     let plan = engine.plan().clone();
     let mut ev = engine.evaluator()?;
     // Passes over all the events, the decoder's batches then the stored ones, each set
-    // after one untimed pass (see [`passes`]).
-    // VIGIL_BENCH_REPEAT=N makes N timed passes each (for profiling); at least 3.
+    // after a second of untimed passes (see [`passes`], [`warm_then_median`]).
+    // VIGIL_BENCH_REPEAT=N makes at least N timed passes each (for profiling); at least 3.
     let repeat: usize = std::env::var("VIGIL_BENCH_REPEAT")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3)
         .max(3);
     let parsed_before = ev.parsed_events();
-    let (vigil_s, vm) = passes(&plan, &mut ev, &d.batches, repeat)?;
+    let (vigil_s, vm, made) = passes(&plan, &mut ev, &d.batches, repeat)?;
     // How many events a pass parses the JSON of (what the prefilter could not decide).
     eprintln!(
-        "{n_rules} rules: {} events' JSON parsed per pass",
-        (ev.parsed_events() - parsed_before) / (repeat as u64 + 1)
+        "{n_rules} rules: {} events' JSON parsed per pass ({made} passes)",
+        (ev.parsed_events() - parsed_before) / made as u64
     );
     // VIGIL_BENCH_STORED_REPEAT=3 keeps a profile of the decoder's batches nearly clean.
     let stored_repeat = std::env::var("VIGIL_BENCH_STORED_REPEAT")
         .ok()
         .and_then(|r| r.parse().ok())
         .map_or(repeat, |r: usize| r.max(3));
-    let (stored_s, sm) = passes(&plan, &mut ev, &d.stored, stored_repeat)?;
+    let (stored_s, sm, _) = passes(&plan, &mut ev, &d.stored, stored_repeat)?;
     if sm != vm {
         bail!("vigil found {vm} matches in the decoder's batches but {sm} in the stored ones");
     }
@@ -294,11 +294,12 @@ fn measure(rules_text: &str, d: &Data, budget: f64) -> Result<Measure> {
     })
 }
 
-/// One untimed pass of `plan` over `batches`, then `repeat` timed ones with the same
-/// evaluator: the median timed pass's seconds (passes on this shared host vary by
-/// 10–20%) and the match count.
+/// Untimed passes of `plan` over `batches` for a second, then at least `repeat` timed
+/// ones (and a second of them) with the same evaluator ([`warm_then_median`]): the median
+/// timed pass's seconds (passes on this shared host vary by 10–20%), the match count and
+/// the passes made.
 ///
-/// The untimed pass fills the evaluator's value caches, as a running pipeline's are, but
+/// The untimed passes fill the evaluator's value caches, as a running pipeline's are, but
 /// mostly it brings the batches' memory back into use. On the host these figures come
 /// from, memory left untouched for a second or more is several times slower to read
 /// the first time, with no page fault in the guest: at 5,000 rules a pass ran at 11.3M
@@ -313,7 +314,7 @@ fn passes(
     ev: &mut vigil_detect::eval::Evaluator,
     batches: &[EventBatch],
     repeat: usize,
-) -> Result<(f64, usize)> {
+) -> Result<(f64, usize, usize)> {
     warm_then_median(repeat, || {
         let t = Instant::now();
         let mut matches = 0;
@@ -324,21 +325,42 @@ fn passes(
     })
 }
 
-/// The measuring protocol every engine gets: one untimed `pass`, then `timed` timed ones.
-/// A pass returns its figure (seconds or events/s) and what it found; the result is the
-/// median figure and what the last pass found.
+/// Seconds of untimed passes before the timed ones (at least one pass).
+const WARM_SECS: f64 = 1.0;
+/// Seconds the timed passes take at least (and at least `timed` of them).
+const MEASURE_SECS: f64 = 1.0;
+
+/// The measuring protocol every engine gets, by wall time so that an engine with short
+/// passes is not measured in a transient a long pass would absorb: untimed passes for
+/// [`WARM_SECS`] (at least one), then timed ones until there are `timed` and they took
+/// [`MEASURE_SECS`]. A pass returns its figure (seconds or events/s) and what it found;
+/// the result is the median figure, what the last pass found and how many passes ran.
+///
+/// Why by time (stop 19): after rsigma's turn, Vigil's 17 ms passes at 5,000 rules stay
+/// slow for longer than one warm-up pass (on this host memory left alone is slow to read
+/// again, see [`passes`]); the median of 3 passes after 1 untimed one gave 14.0–15.0M
+/// events/s where 15 timed passes gave 16.4–17.2M. rsigma's passes take over a second
+/// each, so its protocol is the same as before: one untimed pass, then three.
 fn warm_then_median<T>(
     timed: usize,
     mut pass: impl FnMut() -> Result<(f64, T)>,
-) -> Result<(f64, T)> {
+) -> Result<(f64, T, usize)> {
+    let start = Instant::now();
     let (_, mut found) = pass()?;
+    let mut passes = 1;
+    while start.elapsed().as_secs_f64() < WARM_SECS {
+        found = pass()?.1;
+        passes += 1;
+    }
     let mut figures = Vec::with_capacity(timed);
-    for _ in 0..timed {
+    let start = Instant::now();
+    while figures.len() < timed || start.elapsed().as_secs_f64() < MEASURE_SECS {
         let (figure, f) = pass()?;
         figures.push(figure);
         found = f;
+        passes += 1;
     }
-    Ok((super::median(&mut figures), found))
+    Ok((super::median(&mut figures), found, passes))
 }
 
 /// Reads every byte of `b` once (a sum the optimiser cannot drop).
@@ -347,8 +369,9 @@ fn touch_bytes(b: &[u8]) {
     std::hint::black_box(sum);
 }
 
-/// rsigma as [`passes`] measures Vigil: one untimed pass over `json`, then three timed
-/// ones, each stopping once `budget` seconds have passed (rsigma then evaluated a prefix
+/// rsigma as [`passes`] measures Vigil ([`warm_then_median`]: with passes of over a
+/// second, one untimed pass over `json`, then three timed ones), each stopping once
+/// `budget` seconds have passed (rsigma then evaluated a prefix
 /// of the events). Returns the median timed pass's events/s, and the events the last pass
 /// evaluated and their match count.
 fn rsigma_passes(
@@ -356,7 +379,7 @@ fn rsigma_passes(
     json: &[serde_json::Value],
     budget: f64,
 ) -> Result<(f64, (usize, usize))> {
-    warm_then_median(3, || {
+    let (rate, found, _) = warm_then_median(3, || {
         let t = Instant::now();
         let (mut matches, mut done) = (0, 0);
         for v in json {
@@ -367,7 +390,8 @@ fn rsigma_passes(
             }
         }
         Ok((done as f64 / t.elapsed().as_secs_f64(), (done, matches)))
-    })
+    })?;
+    Ok((rate, found))
 }
 
 /// A decoder sink that detects each batch as the decoder flushes it, then drops it (as
@@ -443,14 +467,14 @@ fn end_to_end(rules_text: &str, d: &Data) -> Result<(f64, f64)> {
 /// after serde_json parsed them, and only the detection is timed. The passes above read
 /// input decoded long before (all of it, far larger than the caches), so they measure
 /// detection reading its input from memory; here it reads what was just written. Both
-/// engines are measured by [`warm_then_median`] with three timed passes; rsigma gets the
+/// engines are measured by [`warm_then_median`] (at least three timed passes); rsigma gets the
 /// same budget per pass as above. Returns Vigil's and rsigma's events/s.
 fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
     let engine = vigil_engine(rules_text)?;
     let plan = engine.plan().clone();
     let cfg = DecoderConfig::default();
     let mut sink = Detecting::new(&plan, engine.evaluator()?);
-    let (v, vm) = warm_then_median(3, || {
+    let (v, vm, _) = warm_then_median(3, || {
         sink.matches = 0;
         sink.secs = 0.0;
         vigil_ingest::decode_bytes(&d.ndjson, "bench", &cfg, &mut sink)?;
@@ -465,7 +489,7 @@ fn fresh(rules_text: &str, d: &Data, budget: f64) -> Result<(f64, f64)> {
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    let (rate, (done, rm)) = warm_then_median(3, || {
+    let (rate, (done, rm), _) = warm_then_median(3, || {
         let (mut r, mut done, mut rm) = (0.0, 0, 0);
         for chunk in lines.chunks(cfg.batch_rows) {
             let values = chunk

@@ -11,6 +11,27 @@ logsource: {product: aws, service: cloudtrail}
 detection: {sel: {eventName: ConsoleLogin}, condition: sel}
 "#;
 
+/// The titles of the rules that loaded, and (title, reason) of those rejected.
+fn titles_and_reasons(plan: &Compiled) -> (Vec<String>, Vec<(String, String)>) {
+    let loaded = plan.report.loaded.iter().map(|l| l.title.clone()).collect();
+    let reasons = plan
+        .report
+        .rejected
+        .iter()
+        .map(|r| (r.title.clone().unwrap_or_default(), r.reason.clone()))
+        .collect();
+    (loaded, reasons)
+}
+
+/// The reason the rule titled `title` was rejected (panics if it was not).
+fn reason_of<'a>(reasons: &'a [(String, String)], title: &str) -> &'a str {
+    reasons
+        .iter()
+        .find(|(t, _)| t == title)
+        .map(|(_, r)| r.as_str())
+        .unwrap_or_else(|| panic!("{title} not rejected: {reasons:?}"))
+}
+
 /// `rules` written to a file, loaded and compiled as `vigil rules check` does.
 fn compiled_file(rules: &str) -> Compiled {
     let dir = tempfile::tempdir().unwrap();
@@ -125,27 +146,9 @@ fn misused_first_seen_and_placeholder_defaults_are_rejected() {
             .to_string(),
     ]
     .concat();
-    let plan = compiled_file(&rules);
-    let loaded: Vec<&str> = plan
-        .report
-        .loaded
-        .iter()
-        .map(|l| l.title.as_str())
-        .collect();
+    let (loaded, reasons) = titles_and_reasons(&compiled_file(&rules));
     assert_eq!(loaded, ["Good", "Fine"]);
-    let reasons: Vec<(String, String)> = plan
-        .report
-        .rejected
-        .iter()
-        .map(|r| (r.title.clone().unwrap_or_default(), r.reason.clone()))
-        .collect();
-    let reason = |title: &str| {
-        reasons
-            .iter()
-            .find(|(t, _)| t == title)
-            .map(|(_, r)| r.as_str())
-            .unwrap_or_else(|| panic!("{title} not rejected: {reasons:?}"))
-    };
+    let reason = |title: &str| reason_of(&reasons, title);
     assert!(reason("No group").contains("needs group-by"));
     assert!(reason("With a condition").contains("takes no condition"));
     assert!(reason("Baseline elsewhere").contains("only to first_seen"));
@@ -175,27 +178,9 @@ fn correlations_whose_fields_would_be_silently_empty_are_rejected() {
         "---\ntitle: Chained through an alias\nid: 20000000-0000-4000-8000-000000000206\ncorrelation: {type: temporal, rules: [c1], group-by: [address], timespan: 1h, aliases: {address: {c1: sourceIPAddress}}}\n".to_string(),
     ]
     .concat();
-    let plan = compiled_file(&rules);
-    let loaded: Vec<&str> = plan
-        .report
-        .loaded
-        .iter()
-        .map(|l| l.title.as_str())
-        .collect();
+    let (loaded, reasons) = titles_and_reasons(&compiled_file(&rules));
     assert_eq!(loaded, ["Good", "Counted", "Chained through an alias"]);
-    let reasons: Vec<(String, String)> = plan
-        .report
-        .rejected
-        .iter()
-        .map(|r| (r.title.clone().unwrap_or_default(), r.reason.clone()))
-        .collect();
-    let reason = |title: &str| {
-        reasons
-            .iter()
-            .find(|(t, _)| t == title)
-            .map(|(_, r)| r.as_str())
-            .unwrap_or_else(|| panic!("{title} not rejected: {reasons:?}"))
-    };
+    let reason = |title: &str| reason_of(&reasons, title);
     assert!(reason("No comparison").contains("no comparison"));
     assert!(reason("Empty condition").contains("no comparison"));
     assert!(reason("Suppressed on another field").contains("\"userName\" is not in"));

@@ -150,13 +150,9 @@ fn group_state_is_bounded_and_evictions_counted() {
     assert_eq!(brute(&fs).len(), 1);
 }
 
-#[test]
-fn suppression_folds_repeats_into_the_first_finding() {
-    let rules = RULES.replace(
-        "level: low\n---",
-        "level: low\nvigil:\n  suppress:\n    fields: [sourceIPAddress]\n    window: 1h\n---",
-    );
-    let lines: Vec<String> = (0..7)
+/// Failed logins a minute apart: six from one address, then one from another.
+fn six_then_one() -> Vec<String> {
+    (0..7)
         .map(|i| {
             ev(
                 i * 60,
@@ -164,7 +160,16 @@ fn suppression_folds_repeats_into_the_first_finding() {
                 if i < 6 { "198.51.100.7" } else { "203.0.113.9" },
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn suppression_folds_repeats_into_the_first_finding() {
+    let rules = RULES.replace(
+        "level: low\n---",
+        "level: low\nvigil:\n  suppress:\n    fields: [sourceIPAddress]\n    window: 1h\n---",
+    );
+    let lines = six_then_one();
     let (fs, stats) = run(
         &rules,
         CorrelationConfig {
@@ -188,15 +193,7 @@ fn suppression_folds_repeats_into_the_first_finding() {
 /// the rule file before the option applied, so every repeat folded into one finding.)
 #[test]
 fn suppression_given_as_an_option_keys_on_its_fields() {
-    let lines: Vec<String> = (0..7)
-        .map(|i| {
-            ev(
-                i * 60,
-                &format!("e{i}"),
-                if i < 6 { "198.51.100.7" } else { "203.0.113.9" },
-            )
-        })
-        .collect();
+    let lines = six_then_one();
     let engine = Engine::from_rules(
         load_str(RULES, std::path::Path::new("r.yml")),
         EngineOptions {

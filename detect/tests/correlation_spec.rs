@@ -121,16 +121,21 @@ fn every_correlation_example_and_schema_test_loads() {
     assert_eq!(fragments, 1);
 }
 
-#[test]
-fn event_count_many_failed_logins_per_host_in_an_hour() {
-    let rules = load(
-        &[spec().join("tests/schema/correlation/event_count.yml")],
+/// The specification file `file` with the failed-login base rule it references.
+fn failed_logins(file: &str) -> RuleSet {
+    load(
+        &[spec().join(file)],
         &base(
             "failed",
             Some("5638f7c0-ac70-491d-8465-2a65075e0d86"),
             "failed",
         ),
-    );
+    )
+}
+
+#[test]
+fn event_count_many_failed_logins_per_host_in_an_hour() {
+    let rules = failed_logins("tests/schema/correlation/event_count.yml");
     // 100 failed logins on pc1 within the hour: one finding. pc2: 99, no finding. pc3:
     // 100 spread over two hours: no window holds 100.
     let mut events = Vec::new();
@@ -691,14 +696,7 @@ fn spec_examples_06_to_12() {
 /// a nested path (and, in events that flatten it, a key with dots).
 #[test]
 fn event_count_ecs_groups_by_a_nested_field() {
-    let rules = load(
-        &[spec().join("tests/schema/correlation/event_count_ecs.yml")],
-        &base(
-            "failed",
-            Some("5638f7c0-ac70-491d-8465-2a65075e0d86"),
-            "failed",
-        ),
-    );
+    let rules = failed_logins("tests/schema/correlation/event_count_ecs.yml");
     let mut events = Vec::new();
     for i in 0..100 {
         // 100 nested within the hour, alternately nested and flattened for another name.

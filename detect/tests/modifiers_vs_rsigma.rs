@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, StringArray};
+use arrow::array::Array;
 use common::*;
 use serde_json::json;
 
@@ -159,16 +159,7 @@ fn every_modifier_matches_as_rsigma_does() {
     assert!(errs.is_empty(), "{errs:?}");
     let mut rsigma = BTreeSet::new();
     for b in &data.0 {
-        let col = |name| {
-            b.batch
-                .column_by_name(name)
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone()
-        };
-        let (raw, ids) = (col("raw"), col("event_uid"));
+        let (raw, ids) = (string_column(b, "raw"), string_column(b, "event_uid"));
         for r in 0..raw.len() {
             let v: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
             for m in engine.evaluate(&rsigma_eval::JsonEvent::borrow(&v)) {

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, StringArray};
+use arrow::array::Array;
 use common::*;
 use vigil_detect::compile::{CompileOptions, compile};
 use vigil_detect::rule::load::load_paths;
@@ -32,7 +32,7 @@ impl Events {
     fn of(data: &Batches, kind: SourceKind) -> Self {
         let mut out = std::collections::HashMap::new();
         for (i, b) in data.0.iter().enumerate().filter(|(_, b)| b.kind == kind) {
-            let (raw, ids) = (column(b, "raw"), column(b, "event_uid"));
+            let (raw, ids) = (string_column(b, "raw"), string_column(b, "event_uid"));
             for r in 0..raw.len() {
                 out.insert(
                     position(i, r),
@@ -58,16 +58,6 @@ impl Events {
             .map(|(rule, pos)| (rule.clone(), format!("{pos} {}", self.id(pos))))
             .collect()
     }
-}
-
-fn column(b: &vigil_ingest::EventBatch, name: &str) -> StringArray {
-    b.batch
-        .column_by_name(name)
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap()
-        .clone()
 }
 
 fn vigil_matches(
@@ -102,7 +92,7 @@ fn rsigma_matches(rule_dir: &std::path::Path, data: &Batches, kind: SourceKind) 
     assert!(errs.is_empty(), "{errs:?}");
     let mut out = BTreeSet::new();
     for (i, b) in data.0.iter().enumerate().filter(|(_, b)| b.kind == kind) {
-        let raw = column(b, "raw");
+        let raw = string_column(b, "raw");
         for r in 0..raw.len() {
             let v: serde_json::Value = serde_json::from_str(raw.value(r)).unwrap();
             for res in engine.evaluate(&rsigma_eval::JsonEvent::borrow(&v)) {

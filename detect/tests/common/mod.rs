@@ -138,6 +138,18 @@ pub fn matched_rows(
     matched
 }
 
+/// The plain string column `name` of `b` (panics if it has none: `raw` and `event_uid`
+/// always exist).
+pub fn string_column(b: &EventBatch, name: &str) -> arrow::array::StringArray {
+    b.batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .unwrap()
+        .clone()
+}
+
 /// Row `row` of string column `name` (plain or dictionary-encoded); `None` when the
 /// value is null or the batch has no such column. Panics on a non-string column.
 pub fn text_value<'a>(b: &'a EventBatch, name: &str, row: usize) -> Option<&'a str> {

@@ -128,6 +128,8 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Group {
     entries: VecDeque<Entry>,
+    /// Fixed windows: when the open window started (`None`: none open; always `None` for
+    /// sliding correlations and `first_seen`).
     window_start: Option<i64>,
     last_seen: i64,
     /// Sliding-window aggregates, kept in step with `entries`.
@@ -288,8 +290,7 @@ impl Correlator {
     ) -> bool {
         if time_us < self.processed_upto {
             self.stats.late_events += 1;
-            self.warned_late += 1;
-            if self.warned_late <= 10 || self.warned_late.is_power_of_two() {
+            if worth_logging(&mut self.warned_late) {
                 tracing::warn!(
                     rule_id = %plan.correlations[corr].rule.meta.id,
                     event_time = %rfc3339(time_us),
@@ -481,9 +482,8 @@ impl Correlator {
                 if let Some(old) = g.entries.pop_front() {
                     g.agg.remove(&old);
                 }
-                self.stats.dropped_entries += 1;
-                log_drop(
-                    &self.stats,
+                dropped(
+                    &mut self.stats,
                     &mut self.warned_drops,
                     cp,
                     self.cfg.max_entries,
@@ -563,9 +563,8 @@ impl Correlator {
             g.entries.push_back(entry);
             if g.entries.len() > self.cfg.max_entries {
                 g.entries.pop_front();
-                self.stats.dropped_entries += 1;
-                log_drop(
-                    &self.stats,
+                dropped(
+                    &mut self.stats,
                     &mut self.warned_drops,
                     cp,
                     self.cfg.max_entries,
@@ -590,10 +589,11 @@ impl Correlator {
         {
             self.evict(plan, c);
         }
-        let g = self.states[c].groups.entry(p.group.clone()).or_default();
-        // `window_start` marks a group seen before (when it was first seen).
-        let new = g.window_start.is_none() || p.time_us - g.last_seen > sp;
-        g.window_start.get_or_insert(p.time_us);
+        let groups = &mut self.states[c].groups;
+        let new = groups
+            .get(&p.group)
+            .is_none_or(|g| p.time_us - g.last_seen > sp);
+        let g = groups.entry(p.group.clone()).or_default();
         g.last_seen = g.last_seen.max(p.time_us);
         if new && p.time_us >= start.saturating_add(baseline) {
             let entry = Entry {
@@ -622,12 +622,10 @@ impl Correlator {
             return;
         }
         st.swept_at = Some(now);
-        let cp = &plan.correlations[c];
-        let fixed = !sliding(cp.rule.kind, &cp.rule.condition.cmps);
         let before = st.groups.len();
-        st.groups.retain(|_, g| {
-            g.last_seen >= now.saturating_sub(sp) || (fixed && g.window_start.is_some())
-        });
+        // Only fixed windows open (`window_start`); one still open is kept until it closes.
+        st.groups
+            .retain(|_, g| g.last_seen >= now.saturating_sub(sp) || g.window_start.is_some());
         self.stats.expired_groups += (before - st.groups.len()) as u64;
     }
 
@@ -651,8 +649,7 @@ impl Correlator {
             st.groups.remove(&k);
             self.stats.evicted_groups += 1;
         }
-        self.warned_evictions += 1;
-        if self.warned_evictions <= 10 || self.warned_evictions.is_power_of_two() {
+        if worth_logging(&mut self.warned_evictions) {
             tracing::warn!(
                 rule_id = %cp.rule.meta.id,
                 evicted = n,
@@ -773,11 +770,18 @@ fn prune_unstarted(plan: &Compiled, c: usize) -> bool {
         }
 }
 
-/// Logs an event dropped at the per-group cap: the first ten, then at every power of
-/// two (with the running total).
-fn log_drop(stats: &CorrelationStats, warned: &mut u64, cp: &CorrelationPlan, cap: usize) {
-    *warned += 1;
-    if *warned <= 10 || warned.is_power_of_two() {
+/// Whether the `count`-th occurrence of a warning (counted here) is logged: the first
+/// ten, then at every power of two, each line with the running total, so that a flood
+/// of late events, drops or evictions cannot flood the log.
+fn worth_logging(count: &mut u64) -> bool {
+    *count += 1;
+    *count <= 10 || count.is_power_of_two()
+}
+
+/// Counts (and, see [`worth_logging`], logs) an event dropped at the per-group cap.
+fn dropped(stats: &mut CorrelationStats, warned: &mut u64, cp: &CorrelationPlan, cap: usize) {
+    stats.dropped_entries += 1;
+    if worth_logging(warned) {
         tracing::warn!(
             rule_id = %cp.rule.meta.id,
             max_entries = cap,

@@ -415,8 +415,7 @@ pub fn extract_raw(
                         match t {
                             Some(path) => {
                                 let before = o.items.len();
-                                lookup_all(root, path, &mut o.items);
-                                if o.items.len() == before && lookup_null(root, path) {
+                                if lookup_all(root, path, &mut o.items) && o.items.len() == before {
                                     o.nulls.push(r as u32);
                                 }
                             }
@@ -463,17 +462,22 @@ fn push_value(v: Value<'_, '_>, out: &mut Vec<Item<'static>>) {
     } else if v.is_object() {
         out.push(Item::Json(v.encode()));
     }
-    // null: nothing (a null field matches like an absent one)
+    // null: nothing (`lookup_all` tells the caller it met one)
 }
 
 /// All values at dotted `path` under `v`: object keys are matched longest first (keys
 /// may contain dots), arrays fan out (every element continues with the same path) unless
-/// the next segment is an index.
-pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) {
+/// the next segment is an index. Returns whether the path also led to a JSON `null`,
+/// which adds no value (`exists` counts such a field present).
+pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) -> bool {
     if path.is_empty() {
+        if v.is_null() {
+            return true;
+        }
         push_value(v, out);
-        return;
+        return false;
     }
+    let mut null = false;
     if let Some(obj) = v.as_object() {
         let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
         ends.push(path.len());
@@ -485,9 +489,9 @@ pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) {
                     &path[end + 1..]
                 };
                 let before = out.len();
-                lookup_all(child, rest, out);
+                null |= lookup_all(child, rest, out);
                 if out.len() > before {
-                    return;
+                    return null;
                 }
             }
         }
@@ -496,43 +500,13 @@ pub fn lookup_all(v: Value<'_, '_>, path: &str, out: &mut Vec<Item<'static>>) {
         if let Ok(idx) = seg.parse::<usize>()
             && let Some(e) = arr.get(idx)
         {
-            lookup_all(e, rest, out);
-            return;
+            return lookup_all(e, rest, out);
         }
         for e in arr.iter() {
-            lookup_all(e, path, out);
+            null |= lookup_all(e, path, out);
         }
     }
-}
-
-/// Whether dotted `path` under `v` leads to a JSON `null`, looked up as
-/// [`lookup_all`] does (keys with dots, arrays fanning out or indexed).
-pub fn lookup_null(v: Value<'_, '_>, path: &str) -> bool {
-    if path.is_empty() {
-        return v.is_null();
-    }
-    if let Some(obj) = v.as_object() {
-        let mut ends: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
-        ends.push(path.len());
-        ends.into_iter().rev().any(|end| {
-            obj.get(&path[..end]).is_some_and(|child| {
-                let rest = if end == path.len() {
-                    ""
-                } else {
-                    &path[end + 1..]
-                };
-                lookup_null(child, rest)
-            })
-        })
-    } else if let Some(arr) = v.as_array() {
-        let (seg, rest) = path.split_once('.').unwrap_or((path, ""));
-        match seg.parse::<usize>().ok().and_then(|i| arr.get(i)) {
-            Some(e) => lookup_null(e, rest),
-            None => arr.iter().any(|e| lookup_null(e, path)),
-        }
-    } else {
-        false
-    }
+    null
 }
 
 fn all_strings(v: Value<'_, '_>, out: &mut Vec<Item<'static>>, depth: usize) {

@@ -96,7 +96,6 @@ pub fn run(args: IngestArgs) -> Result<ExitCode> {
     if !args.detect
         && (!args.rules.rules.is_empty()
             || !args.rules.placeholders.is_empty()
-            || !args.rules.placeholder_files.is_empty()
             || !args.rules.suppress.is_empty())
     {
         bail!("--rules, --placeholder, --placeholder-file and --suppress only apply with --detect");

@@ -20,18 +20,63 @@ pub struct RuleArgs {
     /// Sigma rule files or folders (repeatable). Without it, Vigil's shipped pack.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
-    /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
-    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
-    pub placeholders: Vec<String>,
-    /// Values of a placeholder read from a file, one per line; `#` and `;` start a
-    /// comment (Spamhaus DROP lists load as they are): NAME=PATH (repeatable). The shipped
-    /// pack reads `known_bad_networks` this way.
-    #[arg(long = "placeholder-file", value_name = "NAME=PATH")]
-    pub placeholder_files: Vec<String>,
+    /// Placeholder values for the `expand` modifier.
+    #[command(flatten)]
+    pub placeholders: PlaceholderArgs,
     /// Suppress repeats of a rule's finding: RULE_ID=FIELD,FIELD@WINDOW (e.g.
     /// 8fe...=userIdentity.arn@1h; no fields: every repeat). Repeatable.
     #[arg(long = "suppress", value_name = "RULE=FIELDS@WINDOW")]
     pub suppress: Vec<String>,
+}
+
+/// Values for the `%placeholder%`s of the `expand` modifier, shared by every command that
+/// loads rules.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlaceholderArgs {
+    /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
+    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
+    pub values: Vec<String>,
+    /// Values of a placeholder read from a file, one per line; a line starting with `#` or
+    /// `;`, and the rest of a line from a blank and `#` or `;`, are comments (Spamhaus DROP
+    /// lists load as they are): NAME=PATH (repeatable). The shipped pack reads
+    /// `known_bad_networks` this way.
+    #[arg(long = "placeholder-file", value_name = "NAME=PATH")]
+    pub files: Vec<String>,
+}
+
+impl PlaceholderArgs {
+    /// Whether any placeholder was given.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.files.is_empty()
+    }
+
+    /// Placeholder name -> values, from both flags (a name given twice gets both lists).
+    pub fn resolve(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut add = |name: &str, values: Vec<String>| {
+            out.entry(name.trim_matches('%').to_string())
+                .or_default()
+                .extend(values);
+        };
+        for p in &self.values {
+            let (name, values) = p
+                .split_once('=')
+                .with_context(|| format!("--placeholder {p:?}: expected NAME=V1,V2"))?;
+            add(name, values.split(',').map(str::to_string).collect());
+        }
+        for p in &self.files {
+            let (name, path) = p
+                .split_once('=')
+                .with_context(|| format!("--placeholder-file {p:?}: expected NAME=PATH"))?;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "--placeholder-file {p:?}: cannot read {path} (a text file, one value per line)"
+                )
+            })?;
+            add(name, placeholder_values(&text).collect());
+        }
+        Ok(out)
+    }
 }
 
 impl RuleArgs {
@@ -46,30 +91,7 @@ impl RuleArgs {
 
     /// Engine options from the flags.
     pub fn options(&self, correlation: CorrelationConfig) -> Result<EngineOptions> {
-        let mut placeholders = BTreeMap::new();
-        for p in &self.placeholders {
-            let (name, values) = p
-                .split_once('=')
-                .with_context(|| format!("--placeholder {p:?}: expected NAME=V1,V2"))?;
-            placeholders
-                .entry(name.trim_matches('%').to_string())
-                .or_insert_with(Vec::new)
-                .extend(values.split(',').map(str::to_string));
-        }
-        for p in &self.placeholder_files {
-            let (name, path) = p
-                .split_once('=')
-                .with_context(|| format!("--placeholder-file {p:?}: expected NAME=PATH"))?;
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "--placeholder-file {p:?}: cannot read {path} (a text file, one value per line)"
-                )
-            })?;
-            placeholders
-                .entry(name.trim_matches('%').to_string())
-                .or_insert_with(Vec::new)
-                .extend(placeholder_values(&text));
-        }
+        let placeholders = self.placeholders.resolve()?;
         let mut suppress = BTreeMap::new();
         for s in &self.suppress {
             let (rule, rest) = s
@@ -176,13 +198,9 @@ pub struct CheckArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Values of a placeholder for the `expand` modifier: NAME=V1,V2 (repeatable).
-    #[arg(long = "placeholder", value_name = "NAME=VALUES")]
-    pub placeholders: Vec<String>,
-    /// Values of a placeholder read from a file, one per line (see `vigil detect`):
-    /// NAME=PATH (repeatable).
-    #[arg(long = "placeholder-file", value_name = "NAME=PATH")]
-    pub placeholder_files: Vec<String>,
+    /// Placeholder values for the `expand` modifier.
+    #[command(flatten)]
+    pub placeholders: PlaceholderArgs,
     /// Rule files or folders; none: the shipped pack.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -207,7 +225,6 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     let args = RuleArgs {
         rules: a.paths.clone(),
         placeholders: a.placeholders,
-        placeholder_files: a.placeholder_files,
         suppress: Vec::new(),
     };
     let engine = Engine::from_rules(

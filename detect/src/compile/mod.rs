@@ -1456,6 +1456,20 @@ fn check_correlation_fields(
     Ok(())
 }
 
+/// The field correlation `c` reads as `name` from the rule (or correlation) `input`,
+/// referenced as `reference`: `c`'s alias for it, looked up by the input's id, its name
+/// or the reference as written, else `name` itself.
+fn aliased(c: &CorrelationRule, name: &str, input: &Meta, reference: &str) -> String {
+    c.aliases
+        .get(name)
+        .and_then(|per| {
+            per.get(&input.id.0)
+                .or_else(|| input.name.as_ref().and_then(|n| per.get(n)))
+                .or_else(|| per.get(reference))
+        })
+        .map_or_else(|| name.to_string(), Clone::clone)
+}
+
 fn compile_correlations(
     corrs: Vec<CorrelationRule>,
     rules: &mut [RuleInfo],
@@ -1475,44 +1489,19 @@ fn compile_correlations(
                     .iter()
                     .position(|x| x.meta.id.0 == *r || x.meta.name.as_deref() == Some(r))
                 {
-                    let rule_name = rules[i].meta.name.clone();
-                    let rid = rules[i].meta.id.0.clone();
-                    let pick = |name: &str| -> String {
-                        c.aliases
-                            .get(name)
-                            .and_then(|per| {
-                                per.get(&rid)
-                                    .or_else(|| rule_name.as_ref().and_then(|n| per.get(n)))
-                                    .or_else(|| per.get(r))
-                            })
-                            .cloned()
-                            .unwrap_or_else(|| name.to_string())
-                    };
+                    let meta = &rules[i].meta;
+                    let pick = |name: &String| aliased(&c, name, meta, r);
                     inputs.push(CorrInput::Rule {
                         rule: i,
-                        group_fields: c.group_by.iter().map(|g| pick(g)).collect(),
-                        value_fields: c.condition.fields.iter().map(|f| pick(f)).collect(),
+                        group_fields: c.group_by.iter().map(pick).collect(),
+                        value_fields: c.condition.fields.iter().map(pick).collect(),
                     });
                 } else if let Some(j) = plans
                     .iter()
                     .position(|p| p.rule.meta.id.0 == *r || p.rule.meta.name.as_deref() == Some(r))
                 {
-                    let child = &plans[j].rule.meta;
-                    let group_fields = c
-                        .group_by
-                        .iter()
-                        .map(|g| {
-                            c.aliases
-                                .get(g)
-                                .and_then(|per| {
-                                    per.get(&child.id.0)
-                                        .or_else(|| child.name.as_ref().and_then(|n| per.get(n)))
-                                        .or_else(|| per.get(r))
-                                })
-                                .cloned()
-                                .unwrap_or_else(|| g.clone())
-                        })
-                        .collect();
+                    let meta = &plans[j].rule.meta;
+                    let group_fields = c.group_by.iter().map(|g| aliased(&c, g, meta, r)).collect();
                     inputs.push(CorrInput::Correlation {
                         corr: j,
                         group_fields,

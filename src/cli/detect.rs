@@ -40,7 +40,8 @@ pub struct DetectArgs {
     /// (counted, and logged on stderr).
     #[arg(long, value_name = "N", default_value_t = CorrelationConfig::default().max_groups)]
     pub max_groups: usize,
-    /// Events a correlation group keeps; past it the oldest are dropped (counted).
+    /// Events a correlation group keeps; past it the oldest are dropped (counted, and logged
+    /// on stderr).
     #[arg(long, value_name = "N", default_value_t = CorrelationConfig::default().max_entries)]
     pub max_entries: usize,
     /// Print run statistics as JSON on stderr at the end.

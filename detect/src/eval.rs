@@ -64,6 +64,8 @@ pub struct Evaluator {
     spare: (Vec<Option<Bitmap>>, Vec<u8>, Vec<u32>),
     /// One field's leaf bitmaps being built, reused likewise.
     field_bits: FieldBits,
+    /// The prefilter's per-leaf candidate index, reused likewise (all `u32::MAX`).
+    cand_of: Vec<u32>,
     scratch: Option<Scratch>,
     caches: Vec<Vec<ValueCache>>,
     /// Per source type, per prefilter text: how many of its matches as a field's key
@@ -108,6 +110,7 @@ impl Evaluator {
             text_scans: 0,
             spare: (Vec::new(), Vec::new(), Vec::new()),
             field_bits: FieldBits::default(),
+            cand_of: Vec::new(),
             scratch,
             caches,
             key_walks: vec![Vec::new(); plan.kinds.len()],
@@ -157,6 +160,8 @@ impl Evaluator {
         let mut st = LeafState {
             bits,
             known,
+            group_known: vec![UNKNOWN; 2 * kp.fields.len()],
+            settle_group: &kp.settle_group,
             held,
             masks: vec![Bitmap::ones(rows)],
             rows,
@@ -200,7 +205,7 @@ impl Evaluator {
                             None => (&all, Settle::All),
                         };
                         self.field_leaves_str(kp, kind, fi, s, mask, ALL_ROWS, settle, &mut st)?;
-                        if fits.is_some() && !kp.settled[fi][1].is_empty() {
+                        if fits.is_some() && kp.settled[fi][1] {
                             lazy.push((fi, s, Settle::Others));
                         }
                         continue;
@@ -372,10 +377,10 @@ impl Evaluator {
             }
         }
         // Leaves still unknown (fieldref on typed fields): compute on the needed rows.
-        for (li, leaf) in kp.leaves.iter().enumerate() {
+        for &li in &kp.field_refs {
+            let li = li as usize;
             if !st.is_known(li)
-                && matches!(leaf.kind, LeafKind::FieldRef { .. })
-                && let Some(v) = &merged[leaf.field]
+                && let Some(v) = &merged[kp.leaves[li].field]
             {
                 let bits = self.plain_leaf(kp, li, v, &need, &merged);
                 st.set(li, Some(bits), needed_rows);
@@ -419,7 +424,7 @@ impl Evaluator {
         pf: &Prefilter,
         raw: &StringArray,
         unknown_keys: Option<&BooleanArray>,
-        st: &mut LeafState,
+        st: &mut LeafState<'_>,
         undecided: &mut Vec<Undecided<'n>>,
         out: &mut Vec<RuleMatch>,
         need: &mut Bitmap,
@@ -429,8 +434,52 @@ impl Evaluator {
         // a keyed field, as many as there is room for masks (one each, and one for
         // phase 3).
         let room = (usize::from(UNKNOWN) - 2).saturating_sub(st.masks.len());
-        let mut cand_of = vec![u32::MAX; kp.leaves.len()];
+        // Per leaf: its index in `cands` (kept from batch to batch, all `u32::MAX` between
+        // them: only the candidates' entries are set, and emptied again on return).
+        let mut cand_of = std::mem::take(&mut self.cand_of);
+        if cand_of.len() < kp.leaves.len() {
+            cand_of.resize(kp.leaves.len(), u32::MAX);
+        }
         let mut cands: Vec<u32> = Vec::new();
+        let done = self.prefilter_candidates(
+            kp,
+            pf,
+            raw,
+            unknown_keys,
+            st,
+            undecided,
+            out,
+            need,
+            need_fields,
+            room,
+            &mut cand_of,
+            &mut cands,
+        );
+        for &l in &cands {
+            cand_of[l as usize] = u32::MAX;
+        }
+        self.cand_of = cand_of;
+        done
+    }
+
+    /// [`Self::prefilter`] with its candidate buffers: `cand_of` (all `u32::MAX`) and
+    /// `cands` (empty) are filled with the candidates, at most `room` of them.
+    #[allow(clippy::too_many_arguments)]
+    fn prefilter_candidates<'n>(
+        &mut self,
+        kp: &'n KindPlan,
+        pf: &Prefilter,
+        raw: &StringArray,
+        unknown_keys: Option<&BooleanArray>,
+        st: &mut LeafState<'_>,
+        undecided: &mut Vec<Undecided<'n>>,
+        out: &mut Vec<RuleMatch>,
+        need: &mut Bitmap,
+        need_fields: &mut [bool],
+        room: usize,
+        cand_of: &mut [u32],
+        cands: &mut Vec<u32>,
+    ) -> Result<()> {
         let mut field_slot = vec![u32::MAX; kp.fields.len()];
         let mut keyed_fields = 0u32;
         let mut ls = Vec::new();
@@ -595,7 +644,7 @@ impl Evaluator {
                 und.rule,
                 und.node,
                 st,
-                &cand_of,
+                cand_of,
                 out,
                 need,
                 need_fields,
@@ -616,7 +665,7 @@ impl Evaluator {
         mask: &Bitmap,
         mask_at: u8,
         settle: Settle,
-        st: &mut LeafState,
+        st: &mut LeafState<'_>,
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
         if leaves.is_empty() {
@@ -730,7 +779,7 @@ impl Evaluator {
         v: &Values<'_>,
         mask: &Bitmap,
         mask_at: u8,
-        st: &mut LeafState,
+        st: &mut LeafState<'_>,
         all_values: &[Option<Values<'_>>],
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
@@ -794,7 +843,7 @@ impl Evaluator {
         kind: SourceKind,
         fi: usize,
         arr: &arrow::array::ArrayRef,
-        st: &mut LeafState,
+        st: &mut LeafState<'_>,
     ) -> Result<()> {
         let leaves = &kp.field_leaves[fi];
         if leaves.is_empty() {
@@ -924,7 +973,7 @@ impl Evaluator {
 
     /// Keeps `st`'s buffers for the next batch, its bitmaps dropped (only the leaves
     /// given one are visited, not every leaf).
-    fn keep(&mut self, st: LeafState) {
+    fn keep(&mut self, st: LeafState<'_>) {
         let LeafState {
             mut bits,
             known,
@@ -1080,24 +1129,22 @@ impl Settle {
 }
 
 /// Records field `fi`'s leaf results (`bits`) as known on mask `mask_at`, those
-/// `settle` names; field references are left to phase 3. Every such leaf is marked
-/// known, and only the leaves that hold somewhere are given their bitmap (the others
-/// have none already: `bits` of the batch start empty).
+/// `settle` names; field references are left to phase 3. The field's group of such
+/// leaves is marked known as a whole ([`KindPlan::settle_group`]), and only the leaves
+/// that hold somewhere are given their bitmap (the others have none already: `bits` of
+/// the batch start empty).
 fn settle_field(
     kp: &KindPlan,
     fi: usize,
     bits: &mut FieldBits,
     mask_at: u8,
     settle: Settle,
-    st: &mut LeafState,
+    st: &mut LeafState<'_>,
 ) {
     let leaves = &kp.field_leaves[fi];
-    let [gates, others] = &kp.settled[fi];
-    for (gate, list) in [(true, gates), (false, others)] {
+    for (other, gate) in [true, false].into_iter().enumerate() {
         if settle.takes(gate) {
-            for &p in list {
-                st.known[leaves[p as usize] as usize] = mask_at;
-            }
+            st.group_known[2 * fi + other] = mask_at;
         }
     }
     for (p, b) in bits.list.drain(..) {
@@ -1217,7 +1264,7 @@ fn triage<'n>(
     kp: &KindPlan,
     rule: usize,
     node: &'n Node,
-    st: &LeafState,
+    st: &LeafState<'_>,
     cand_of: &[u32],
     out: &mut Vec<RuleMatch>,
     need: &mut Bitmap,
@@ -1258,7 +1305,7 @@ struct Undecided<'n> {
 fn mark_needed(
     kp: &KindPlan,
     node: &Node,
-    st: &LeafState,
+    st: &LeafState<'_>,
     cand_of: &[u32],
     need_fields: &mut [bool],
 ) {
@@ -1276,15 +1323,21 @@ fn mark_needed(
 }
 
 /// Leaf results so far: `bits` are the rows where the leaf holds, valid on `known`.
-struct LeafState {
+struct LeafState<'p> {
     /// Rows where the leaf holds; `None` when it holds on none (or is not known yet).
     /// At least as long as the source's leaves (the buffer is shared by source types).
     bits: Vec<Option<Bitmap>>,
     /// The leaves `bits` was given a bitmap for (once each, or more): what holds somewhere
     /// in the batch, found without visiting every leaf, and what to empty afterwards.
     held: Vec<u32>,
-    /// Where the leaf's result is known: [`UNKNOWN`], or an index into `masks`.
+    /// Where the leaf's result is known: [`UNKNOWN`], or an index into `masks` (for a leaf
+    /// set one by one; see [`LeafState::known_at`]).
     known: Vec<u8>,
+    /// Per settle group ([`KindPlan::settle_group`]): where its leaves are known, as
+    /// `known` (marked once for a field's read, instead of once per leaf).
+    group_known: Vec<u8>,
+    /// The plan's [`KindPlan::settle_group`].
+    settle_group: &'p [u32],
     /// 0: every row; then the rows lazily read fields were read on, and last the rows
     /// phase 3 looked at.
     masks: Vec<Bitmap>,
@@ -1300,7 +1353,7 @@ const SMALL_DISTINCT: usize = 16;
 const KEY_WALKS_TO_SETTLE: u32 = 64;
 const ALL_ROWS: u8 = 0;
 
-impl LeafState {
+impl LeafState<'_> {
     fn set(&mut self, leaf: usize, bits: Option<Bitmap>, mask: u8) {
         let bits = bits.filter(|b| !b.none());
         if bits.is_some() && self.bits[leaf].is_none() {
@@ -1311,19 +1364,31 @@ impl LeafState {
     }
 
     fn is_known(&self, leaf: usize) -> bool {
-        self.known[leaf] != UNKNOWN
+        self.known_at(leaf) != UNKNOWN
+    }
+
+    /// Where the leaf's result is known: set for it alone, or for its settle group.
+    #[inline]
+    fn known_at(&self, leaf: usize) -> u8 {
+        match self.known[leaf] {
+            UNKNOWN => match self.settle_group[leaf] {
+                u32::MAX => UNKNOWN,
+                g => self.group_known[g as usize],
+            },
+            k => k,
+        }
     }
 }
 
 /// Three-valued evaluation: (rows where `node` is true, rows where it is false); rows in
 /// neither are undecided because a leaf they depend on is not known yet.
-fn eval3(node: &Node, st: &LeafState) -> (Bitmap, Bitmap) {
+fn eval3(node: &Node, st: &LeafState<'_>) -> (Bitmap, Bitmap) {
     let rows = st.rows;
     match node {
         Node::Const(true) => (Bitmap::ones(rows), Bitmap::zeros(rows)),
         Node::Const(false) => (Bitmap::zeros(rows), Bitmap::ones(rows)),
         Node::Leaf(l) => {
-            let k = st.known[*l as usize];
+            let k = st.known_at(*l as usize);
             if k == UNKNOWN {
                 return (Bitmap::zeros(rows), Bitmap::zeros(rows));
             }

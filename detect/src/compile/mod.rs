@@ -230,9 +230,14 @@ pub struct KindPlan {
     /// rather than through the field's Hyperscan database (not plain patterns, not field
     /// references).
     pub plain: Vec<Vec<usize>>,
-    /// Per field: the positions in its `field_leaves` of its gate leaves, and of its
-    /// other leaves, field references left out (phase 3 decides those).
-    pub settled: Vec<[Vec<u32>; 2]>,
+    /// Per field: whether it has gate leaves, and other leaves, field references left
+    /// out (phase 3 decides those).
+    pub settled: Vec<[bool; 2]>,
+    /// Per leaf: the group a read of its field records it in, `2 × field` for a gate
+    /// leaf and `2 × field + 1` for another (`u32::MAX` for a field reference). A read
+    /// marks the whole group known at once, so that a field with thousands of leaves
+    /// costs nothing per leaf that no value matches.
+    pub settle_group: Vec<u32>,
     /// Per field: a typed string field no rule is gated on, which evaluation reads only
     /// on the rows where a rule reading it has its gate open.
     pub lazy: Vec<bool>,
@@ -245,6 +250,9 @@ pub struct KindPlan {
     /// field referred to), so that evaluation must have its values at hand to decide
     /// such a leaf.
     pub referenced: Vec<bool>,
+    /// The field-reference leaves (indexes into `leaves`), which phase 3 decides on the
+    /// rows it parsed: found without visiting every leaf.
+    pub field_refs: Vec<u32>,
 }
 
 impl KindPlan {
@@ -334,23 +342,19 @@ impl KindPlan {
                     .collect()
             })
             .collect();
-        let settled: Vec<[Vec<u32>; 2]> = field_leaves
-            .iter()
-            .map(|ls| {
-                let of = |gate: bool| {
-                    ls.iter()
-                        .enumerate()
-                        .filter(|&(_, &l)| gate_leaf[l as usize] == gate && !is_ref(l))
-                        .map(|(i, _)| i as u32)
-                        .collect()
-                };
-                [of(true), of(false)]
-            })
-            .collect();
+        let mut settle_group = vec![u32::MAX; leaves.len()];
+        let mut settled = vec![[false; 2]; fields.len()];
+        for (fi, ls) in field_leaves.iter().enumerate() {
+            for &l in ls.iter().filter(|&&l| !is_ref(l)) {
+                let other = usize::from(!gate_leaf[l as usize]);
+                settle_group[l as usize] = (2 * fi + other) as u32;
+                settled[fi][other] = true;
+            }
+        }
         // Fields read after the gate fields: lazy ones, and bounded ones with other
         // leaves (`eval` reads those leaves lazily).
         let read_late: Vec<bool> = (0..fields.len())
-            .map(|fi| lazy[fi] || (bounds[fi].is_some() && !settled[fi][1].is_empty()))
+            .map(|fi| lazy[fi] || (bounds[fi].is_some() && settled[fi][1]))
             .collect();
         let mut lazy_of_gate: Vec<Vec<u32>> = vec![Vec::new(); leaves.len()];
         let mut read_ungated = vec![false; fields.len()];
@@ -369,10 +373,12 @@ impl KindPlan {
             fs.dedup();
         }
         let mut referenced = vec![false; fields.len()];
-        for leaf in &leaves {
+        let mut field_refs = Vec::new();
+        for (l, leaf) in leaves.iter().enumerate() {
             if let LeafKind::FieldRef { other, .. } = leaf.kind {
                 referenced[leaf.field] = true;
                 referenced[other] = true;
+                field_refs.push(l as u32);
             }
         }
         Ok(Self {
@@ -390,9 +396,11 @@ impl KindPlan {
             ungated_rules,
             plain,
             settled,
+            settle_group,
             lazy,
             bounds,
             referenced,
+            field_refs,
         })
     }
 }

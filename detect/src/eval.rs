@@ -64,8 +64,10 @@ pub struct Evaluator {
     spare: (Vec<Option<Bitmap>>, Vec<u8>, Vec<u32>),
     /// One field's leaf bitmaps being built, reused likewise.
     field_bits: FieldBits,
-    /// The prefilter's per-leaf candidate index, reused likewise (all `u32::MAX`).
+    /// The prefilter's candidates and per-leaf index into them (`u32::MAX`: none),
+    /// reused likewise (each call resets the entries of the last one's candidates).
     cand_of: Vec<u32>,
+    cands: Vec<u32>,
     scratch: Option<Scratch>,
     caches: Vec<Vec<ValueCache>>,
     /// Per source type, per prefilter text: how many of its matches as a field's key
@@ -111,6 +113,7 @@ impl Evaluator {
             spare: (Vec::new(), Vec::new(), Vec::new()),
             field_bits: FieldBits::default(),
             cand_of: Vec::new(),
+            cands: Vec::new(),
             scratch,
             caches,
             key_walks: vec![Vec::new(); plan.kinds.len()],
@@ -434,52 +437,16 @@ impl Evaluator {
         // a keyed field, as many as there is room for masks (one each, and one for
         // phase 3).
         let room = (usize::from(UNKNOWN) - 2).saturating_sub(st.masks.len());
-        // Per leaf: its index in `cands` (kept from batch to batch, all `u32::MAX` between
-        // them: only the candidates' entries are set, and emptied again on return).
-        let mut cand_of = std::mem::take(&mut self.cand_of);
+        // Per leaf: its index in `cands`. Both are kept from batch to batch: only the
+        // entries of the last call's candidates are reset, not one per leaf.
+        let (cand_of, cands) = (&mut self.cand_of, &mut self.cands);
+        for &l in cands.iter() {
+            cand_of[l as usize] = u32::MAX;
+        }
+        cands.clear();
         if cand_of.len() < kp.leaves.len() {
             cand_of.resize(kp.leaves.len(), u32::MAX);
         }
-        let mut cands: Vec<u32> = Vec::new();
-        let done = self.prefilter_candidates(
-            kp,
-            pf,
-            raw,
-            unknown_keys,
-            st,
-            undecided,
-            out,
-            need,
-            need_fields,
-            room,
-            &mut cand_of,
-            &mut cands,
-        );
-        for &l in &cands {
-            cand_of[l as usize] = u32::MAX;
-        }
-        self.cand_of = cand_of;
-        done
-    }
-
-    /// [`Self::prefilter`] with its candidate buffers: `cand_of` (all `u32::MAX`) and
-    /// `cands` (empty) are filled with the candidates, at most `room` of them.
-    #[allow(clippy::too_many_arguments)]
-    fn prefilter_candidates<'n>(
-        &mut self,
-        kp: &'n KindPlan,
-        pf: &Prefilter,
-        raw: &StringArray,
-        unknown_keys: Option<&BooleanArray>,
-        st: &mut LeafState<'_>,
-        undecided: &mut Vec<Undecided<'n>>,
-        out: &mut Vec<RuleMatch>,
-        need: &mut Bitmap,
-        need_fields: &mut [bool],
-        room: usize,
-        cand_of: &mut [u32],
-        cands: &mut Vec<u32>,
-    ) -> Result<()> {
         let mut field_slot = vec![u32::MAX; kp.fields.len()];
         let mut keyed_fields = 0u32;
         let mut ls = Vec::new();

@@ -927,7 +927,7 @@ impl Evaluator {
             };
             let holds = match &leaf.kind {
                 // A field present with the value `null` has no items but is present.
-                LeafKind::Exists(want) => (!v.row(r).is_empty() || v.is_null(r)) == *want,
+                LeafKind::Exists => !v.row(r).is_empty() || v.is_null(r),
                 LeafKind::PresentNull => v.row(r).is_empty() && v.is_null(r),
                 kind => plain_test(kind, v.row(r), other),
             };
@@ -1459,7 +1459,7 @@ fn plain_test(kind: &LeafKind, items: &[Item<'_>], other: Option<&[Item<'_>]>) -
             _ => false,
         }),
         LeafKind::Null => items.is_empty(),
-        LeafKind::Exists(want) => items.is_empty() != *want,
+        LeafKind::Exists => !items.is_empty(),
         // Only decided with the row's null marks (`plain_leaf`); on no value: absent.
         LeafKind::PresentNull => false,
         LeafKind::Cidr(nets) => items.iter().any(|i| match i {

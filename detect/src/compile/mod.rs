@@ -69,9 +69,10 @@ pub enum LeafKind {
     Bool(bool),
     /// `null`: absent or null.
     Null,
-    /// `exists: true/false`: whether the field is present (on a field read from the JSON,
-    /// present with the value `null` counts, as the specification says).
-    Exists(bool),
+    /// `exists`: whether the field is present (on a field read from the JSON, present
+    /// with the value `null` counts, as the specification says); `exists: false` is its
+    /// negation in the condition tree.
+    Exists,
     /// Present with the JSON value `null`, on a field read from the JSON: what a typed
     /// column, null both where the field is absent and where it is `null`, adds to
     /// `exists` (`exists` on a typed field is this or the column's value).
@@ -1239,7 +1240,7 @@ fn compile_predicate(
         };
         let present = b.leaf(
             field,
-            LeafKind::Exists(true),
+            LeafKind::Exists,
             "exists true".into(),
             "exists true".into(),
             vec![],

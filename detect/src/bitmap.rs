@@ -98,19 +98,57 @@ impl Bitmap {
         b
     }
 
+    /// A bitmap of `len` rows with the bits of `words` (row `i`: bit `i % 64` of word
+    /// `i / 64`; `len.div_ceil(64)` words, clear past `len`).
+    pub fn from_words(words: &[u64], len: usize) -> Self {
+        debug_assert_eq!(words.len(), len.div_ceil(64));
+        let mut b = Self {
+            words: words.to_vec(),
+            len,
+        };
+        b.clear_tail();
+        b
+    }
+
+    /// The bits, 64 rows per word (row `i` is bit `i % 64` of word `i / 64`); bits past
+    /// [`Self::len`] are clear.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The set rows, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(wi, &w)| {
-            let mut w = w;
-            std::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let t = w.trailing_zeros() as usize;
-                w &= w - 1;
-                Some(wi * 64 + t)
-            })
-        })
+    pub fn iter(&self) -> Ones<'_> {
+        Ones {
+            words: &self.words,
+            at: 0,
+            word: self.words.first().copied().unwrap_or(0),
+        }
+    }
+}
+
+/// The set rows of a [`Bitmap`], ascending ([`Bitmap::iter`]): one word held, its lowest
+/// set bit taken and cleared per row (a `flat_map` of per-word iterators cost a nested
+/// iterator's checks on every row of the hottest loops).
+pub struct Ones<'a> {
+    words: &'a [u64],
+    /// Index of `word` in `words`.
+    at: usize,
+    /// The bits of word `at` not yet returned.
+    word: u64,
+}
+
+impl Iterator for Ones<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.word == 0 {
+            self.at += 1;
+            self.word = *self.words.get(self.at)?;
+        }
+        let t = self.word.trailing_zeros() as usize;
+        self.word &= self.word - 1;
+        Some(self.at * 64 + t)
     }
 }
 
@@ -130,5 +168,17 @@ mod tests {
         assert_eq!(b.count(), 128);
         b.or(&a);
         assert_eq!(b, Bitmap::ones(130));
+    }
+
+    #[test]
+    fn iter_crosses_empty_words() {
+        let mut a = Bitmap::zeros(300);
+        for i in [1, 63, 64, 200, 299] {
+            a.set(i);
+        }
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![1, 63, 64, 200, 299]);
+        assert_eq!(Bitmap::zeros(300).iter().next(), None);
+        assert_eq!(Bitmap::zeros(0).iter().next(), None);
+        assert_eq!(Bitmap::ones(130).iter().count(), 130);
     }
 }

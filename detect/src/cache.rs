@@ -46,7 +46,8 @@ impl<S: Slot> Probe<S> {
         }
     }
 
-    /// The slot of hash `hash` for which `is` holds, if any.
+    /// The slot of hash `hash` for which `is` holds, if any (`is` must not hold for a
+    /// free slot: it is asked first, as the value looked up is nearly always there).
     #[inline]
     fn find(&self, hash: u64, is: impl Fn(&S) -> bool) -> Option<&S> {
         if self.slots.is_empty() {
@@ -56,11 +57,11 @@ impl<S: Slot> Probe<S> {
         let mut i = hash as usize & mask;
         loop {
             let s = &self.slots[i];
-            if s.is_free() {
-                return None;
-            }
             if is(s) {
                 return Some(s);
+            }
+            if s.is_free() {
+                return None;
             }
             i = (i + 1) & mask;
         }
@@ -222,7 +223,8 @@ pub struct ValueCache {
     short: Probe<ShortSlot>,
     /// Longer values.
     long: LongTable,
-    /// Leaf lists of all remembered values, back to back.
+    /// What each remembered value matched, back to back (evaluation remembers the
+    /// positions of the leaves in their field's list, `crate::compile::KindPlan::slots`).
     pub hits: Vec<u32>,
     seed: [u64; 5],
     max: usize,
@@ -257,34 +259,44 @@ fn word(b: &[u8], at: usize) -> u64 {
 #[inline]
 fn pack_short(b: &[u8]) -> [u64; 4] {
     let n = b.len();
-    match n {
-        0 => [0; 4],
-        1..=3 => [
-            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
-            0,
-            0,
-            0,
-        ],
-        4..=7 => {
-            let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
-            [u64::from(half(0)) | u64::from(half(n - 4)) << 32, 0, 0, 0]
-        }
-        _ => [
+    // Most values have 8 bytes or more: tested first, that case takes one branch.
+    if n >= 8 {
+        [
             word(b, 0),
             word(b, 8.min(n - 8)),
             word(b, 16.min(n - 8)),
             word(b, n - 8),
-        ],
+        ]
+    } else if n >= 4 {
+        let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
+        [u64::from(half(0)) | u64::from(half(n - 4)) << 32, 0, 0, 0]
+    } else if n > 0 {
+        [
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+            0,
+            0,
+        ]
+    } else {
+        [0; 4]
     }
 }
 
-/// Whether two packed values are equal, compared as words held in registers: comparing
-/// the arrays as 32 bytes loaded them from memory, where the key had just been written a
-/// word at a time, and the wide load then waited for those stores to complete (a failed
-/// store-to-load forwarding showed as a sixth of the hottest function's time).
+/// Whether slot `s` holds the value of length `len` packed as `w`, with one branch:
+/// length and words compared as words held in registers. (Comparing the arrays as 32
+/// bytes loaded them from memory, where the key had just been written a word at a time,
+/// and the wide load then waited for those stores to complete: a failed store-to-load
+/// forwarding showed as a sixth of the hottest function's time.) A free slot's length,
+/// [`EMPTY`], equals no value's.
 #[inline(always)]
-fn same_words(a: &[u64; 4], b: &[u64; 4]) -> bool {
-    ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0
+fn holds_short(s: &ShortSlot, w: &[u64; 4], len: usize) -> bool {
+    let a = &s.words;
+    ((u64::from(s.len) ^ len as u64)
+        | (a[0] ^ w[0])
+        | (a[1] ^ w[1])
+        | (a[2] ^ w[2])
+        | (a[3] ^ w[3]))
+        == 0
 }
 
 #[inline]
@@ -293,14 +305,13 @@ fn mix(a: u64, b: u64) -> u64 {
     (m as u64) ^ ((m >> 64) as u64)
 }
 
-/// A seeded hash of packed words (wyhash's folded multiply, pairwise).
+/// A seeded hash of packed words: wyhash's folded multiply of each pair of words, each
+/// word and the length mixed with a secret (the low bits of a folded multiply, which
+/// index the table, depend on every bit of both operands). Two multiplies: a third, to
+/// mix the pair's results again, was a sixth of a lookup's instructions.
 #[inline]
 fn hash_words(seed: &[u64; 5], w: &[u64; 4], len: usize) -> u64 {
-    let mut h = seed[4] ^ len as u64;
-    for i in (0..4).step_by(2) {
-        h ^= mix(w[i] ^ seed[i], w[i + 1] ^ seed[i + 1]);
-    }
-    mix(h, seed[0] | 1)
+    mix(w[0] ^ seed[0], w[1] ^ seed[1]) ^ mix(w[2] ^ seed[2], w[3] ^ seed[3] ^ len as u64)
 }
 
 impl ValueCache {
@@ -332,9 +343,7 @@ impl ValueCache {
         if n <= 32 {
             let w = pack_short(value);
             self.short
-                .find(hash_words(&self.seed, &w, n), |s| {
-                    s.len as usize == n && same_words(&s.words, &w)
-                })
+                .find(hash_words(&self.seed, &w, n), |s| holds_short(s, &w, n))
                 .map(|s| s.range)
         } else {
             self.long.get(value, hash_long(&self.seed, value))

@@ -690,7 +690,7 @@ impl Evaluator {
         for r in mask.iter() {
             let e = entry(r);
             for &s in &holds[starts[e] as usize..starts[e + 1] as usize] {
-                bits.of(s as usize).set(r);
+                bits.set(s as usize, r);
             }
         }
         Ok(())
@@ -711,14 +711,48 @@ impl Evaluator {
         let db = kp.fields[fi].db.as_ref();
         let plain = &kp.plain[fi];
         let (cache, scratch) = self.cache_and_scratch(kind, fi);
+        let nulls = arr.nulls().filter(|n| n.null_count() > 0);
+        if let (Some(db), true) = (db, plain.is_empty()) {
+            // Only patterns (nearly every field): each row's bytes are looked up, read
+            // straight from the column's buffers. Going through `StringArray::value`
+            // and building an item for the plain tests cost a third of the lookups'
+            // instructions on the fields read on every row.
+            // The rows of `mask` word by word, the word held in a register ([`Bitmap::iter`]
+            // kept it in memory here, around the calls: a fifth of the loop).
+            let offsets = arr.value_offsets();
+            let data = arr.value_data();
+            for (wi, &word) in mask.words().iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let r = wi * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if nulls.is_some_and(|n| n.is_null(r)) {
+                        continue;
+                    }
+                    // Arrow's offsets are never negative (a negative one, cast, is out of
+                    // range: no bytes).
+                    let bytes = data
+                        .get(offsets[r] as usize..offsets[r + 1] as usize)
+                        .unwrap_or_default();
+                    let (a, b) = match cache.get(bytes) {
+                        Some(range) => range,
+                        None => scan_and_remember(cache, scratch, db, &kp.slots, arr.value(r))?,
+                    };
+                    for &p in &cache.hits[a as usize..b as usize] {
+                        bits.set(p as usize, r);
+                    }
+                }
+            }
+            return Ok(());
+        }
         for r in mask.iter() {
             let item;
-            let items: &[Item<'_>] = if arr.is_valid(r) {
+            let items: &[Item<'_>] = if nulls.is_none_or(|n| n.is_valid(r)) {
                 let text = arr.value(r);
                 if let Some(db) = db {
-                    let (a, b) = lookup(cache, scratch, db, text)?;
-                    for &l in &cache.hits[a as usize..b as usize] {
-                        bits.of(kp.slots[l as usize] as usize).set(r);
+                    let (a, b) = lookup(cache, scratch, db, &kp.slots, text)?;
+                    for &p in &cache.hits[a as usize..b as usize] {
+                        bits.set(p as usize, r);
                     }
                 }
                 item = [Item::Str(Cow::Borrowed(text))];
@@ -728,7 +762,7 @@ impl Evaluator {
             };
             for &i in plain {
                 if plain_test(&kp.leaves[leaves[i] as usize].kind, items, None) {
-                    bits.of(i).set(r);
+                    bits.set(i, r);
                 }
             }
         }
@@ -771,10 +805,9 @@ impl Evaluator {
                             &owned
                         }
                     };
-                    let (a, b) = lookup(cache, scratch, db, text)?;
-                    for &l in &cache.hits[a as usize..b as usize] {
-                        let s = kp.slots[l as usize] as usize;
-                        pattern_bits[s]
+                    let (a, b) = lookup(cache, scratch, db, &kp.slots, text)?;
+                    for &p in &cache.hits[a as usize..b as usize] {
+                        pattern_bits[p as usize]
                             .get_or_insert_with(|| Bitmap::zeros(rows))
                             .set(r);
                     }
@@ -878,12 +911,8 @@ impl Evaluator {
         let leaves = &kp.field_leaves[fi];
         if let (Some(db), Some(text)) = (kp.fields[fi].db.as_ref(), text) {
             let (cache, scratch) = self.cache_and_scratch(kind, fi);
-            let (a, b) = lookup(cache, scratch, db, text)?;
-            holds.extend(
-                cache.hits[a as usize..b as usize]
-                    .iter()
-                    .map(|&l| kp.slots[l as usize]),
-            );
+            let (a, b) = lookup(cache, scratch, db, &kp.slots, text)?;
+            holds.extend_from_slice(&cache.hits[a as usize..b as usize]);
         }
         for &p in plain {
             if plain_test(&kp.leaves[leaves[p] as usize].kind, items, None) {
@@ -1114,67 +1143,91 @@ fn settle_field(
             st.group_known[2 * fi + other] = mask_at;
         }
     }
-    for (p, b) in bits.list.drain(..) {
+    let stride = bits.stride;
+    for (k, p) in bits.list.drain(..).enumerate() {
         bits.at[p as usize] = u32::MAX;
         let l = leaves[p as usize] as usize;
         // Only patterns and plain leaves are read value by value (`KindPlan::plain`).
         debug_assert!(!matches!(kp.leaves[l].kind, LeafKind::FieldRef { .. }));
+        let rows = &mut bits.words[k * stride..(k + 1) * stride];
         if settle.takes(kp.is_gate_leaf(l)) {
-            st.set(l, Some(b), mask_at);
+            st.set(l, Some(Bitmap::from_words(rows, bits.rows)), mask_at);
         }
+        rows.fill(0);
     }
 }
 
 /// One field's leaf results being built: the rows where each leaf (by position in the
 /// field's leaves) holds, kept only for the leaves that hold on some row, so that a field
-/// with thousands of leaves costs nothing per leaf that no value matches.
+/// with thousands of leaves costs nothing per leaf that no value matches. Their bits are
+/// back to back in one buffer, so that setting one reads a single index first (a bitmap
+/// per leaf cost three dependent loads per bit, on every row of the fields read on every
+/// row).
 #[derive(Default)]
 struct FieldBits {
-    /// Per position: the index in `list` of its bitmap, or `u32::MAX`.
+    /// Per position: the index in `list` of its bits, or `u32::MAX`.
     at: Vec<u32>,
-    /// `(position, rows)` of the leaves that hold somewhere.
-    list: Vec<(u32, Bitmap)>,
+    /// The positions of the leaves that hold somewhere, in the order first set.
+    list: Vec<u32>,
+    /// `stride` words per entry of `list`: its rows (row `r`: bit `r % 64` of word
+    /// `r / 64`). Zero past the listed entries.
+    words: Vec<u64>,
+    /// Words per leaf.
+    stride: usize,
     /// Rows in the batch.
     rows: usize,
 }
 
 impl FieldBits {
     /// Readies the buffer for a field of `positions` leaves on a batch of `rows` rows
-    /// (it is empty: [`settle_field`] drained it).
+    /// (it is empty: [`settle_field`] drained it and cleared its words).
     fn start(&mut self, positions: usize, rows: usize) {
         debug_assert!(self.list.is_empty());
         if self.at.len() < positions {
             self.at.resize(positions, u32::MAX);
         }
         self.rows = rows;
+        self.stride = rows.div_ceil(64);
     }
 
-    /// The bitmap of the leaf at position `p`, made empty on first use.
+    /// Marks row `r` for the leaf at position `p`.
     #[inline]
-    fn of(&mut self, p: usize) -> &mut Bitmap {
-        let i = self.at[p];
-        if i != u32::MAX {
-            return &mut self.list[i as usize].1;
+    fn set(&mut self, p: usize, r: usize) {
+        let mut i = self.at[p];
+        if i == u32::MAX {
+            i = self.add(p);
         }
-        self.at[p] = self.list.len() as u32;
-        self.list.push((p as u32, Bitmap::zeros(self.rows)));
-        let last = self.list.len() - 1;
-        &mut self.list[last].1
+        self.words[i as usize * self.stride + r / 64] |= 1 << (r % 64);
+    }
+
+    /// Lists position `p` (its first row); returns its index in `list`.
+    #[cold]
+    fn add(&mut self, p: usize) -> u32 {
+        let i = self.list.len() as u32;
+        self.at[p] = i;
+        self.list.push(p as u32);
+        let need = self.list.len() * self.stride;
+        if self.words.len() < need {
+            self.words.resize(need, 0);
+        }
+        i
     }
 }
 
-/// The leaves `text` matches in a field's patterns (`db`), from its `cache`, or by
-/// scanning and remembering.
+/// The leaves `text` matches in a field's patterns (`db`), as positions in the field's
+/// leaves ([`KindPlan::slots`], given as `slots`): a range of the field's
+/// [`ValueCache::hits`], from its `cache`, or by scanning and remembering.
 #[inline]
 fn lookup(
     cache: &mut ValueCache,
     scratch: Option<&Scratch>,
     db: &FieldDb,
+    slots: &[u32],
     text: &str,
 ) -> Result<(u32, u32)> {
     match cache.get(text.as_bytes()) {
         Some(range) => Ok(range),
-        None => scan_and_remember(cache, scratch, db, text),
+        None => scan_and_remember(cache, scratch, db, slots, text),
     }
 }
 
@@ -1184,6 +1237,7 @@ fn scan_and_remember(
     cache: &mut ValueCache,
     scratch: Option<&Scratch>,
     db: &FieldDb,
+    slots: &[u32],
     text: &str,
 ) -> Result<(u32, u32)> {
     let scratch = need_scratch(scratch)?;
@@ -1214,6 +1268,8 @@ fn scan_and_remember(
     }
     ids.sort_unstable();
     ids.dedup();
+    // Remembered as positions in the field's leaves, which is what every reader wants.
+    ids.iter_mut().for_each(|l| *l = slots[*l as usize]);
     Ok(cache.insert(text.as_bytes(), &ids))
 }
 

@@ -183,6 +183,19 @@ impl<'a> StrColumn<'a> {
             Self::Dict(d) => d.entry(r).map(|e| d.values.value(e)),
         }
     }
+
+    /// Row `r`'s text as bytes, read straight from the buffers (`StringArray::value` is a
+    /// call per row with its own checks); `None` where it is null.
+    #[inline]
+    pub(crate) fn bytes(&self, r: usize) -> Option<&'a [u8]> {
+        let (a, i) = match *self {
+            Self::Plain(a) => (a, a.is_valid(r).then_some(r)?),
+            Self::Dict(d) => (d.values, d.entry(r)?),
+        };
+        let o = a.value_offsets();
+        // Arrow's offsets are never negative (a negative one, cast, is out of range).
+        a.value_data().get(o[i] as usize..o[i + 1] as usize)
+    }
 }
 
 /// A dictionary-encoded string column, its parts borrowed for reading row by row (the

@@ -193,6 +193,13 @@ impl LenBound {
             || ((n <= self.lowered_max || bit(&self.lowered, n)) && !value.is_ascii())
     }
 
+    /// Whether every value, ASCII or not, is told by its length alone
+    /// ([`Self::admits_ascii`]): there is no case-insensitive literal a value that is not
+    /// ASCII could lowercase to at another length.
+    pub fn by_length_alone(&self) -> bool {
+        self.lowered_max == 0 && self.lowered.iter().all(|&w| w == 0)
+    }
+
     /// [`Self::admits`] for an ASCII value of `n` bytes, told by its length alone.
     #[inline]
     pub fn admits_ascii(&self, n: usize) -> bool {
@@ -229,6 +236,8 @@ mod tests {
         assert!(!b.admits("\u{212A}".repeat(14).as_bytes()));
         // Without case-insensitive literals, only exact lengths.
         assert!(!bound(&[10], 0).admits("Trufflehög".as_bytes()));
+        assert!(bound(&[10], 0).by_length_alone());
+        assert!(!b.by_length_alone());
     }
 
     #[test]

@@ -713,12 +713,11 @@ impl Evaluator {
         let (cache, scratch) = self.cache_and_scratch(kind, fi);
         let nulls = arr.nulls().filter(|n| n.null_count() > 0);
         if let (Some(db), true) = (db, plain.is_empty()) {
-            // Only patterns (nearly every field): each row's bytes are looked up, read
-            // straight from the column's buffers. Going through `StringArray::value`
-            // and building an item for the plain tests cost a third of the lookups'
-            // instructions on the fields read on every row.
-            // The rows of `mask` word by word, the word held in a register ([`Bitmap::iter`]
-            // kept it in memory here, around the calls: a fifth of the loop).
+            // Only patterns (nearly every field): each row's bytes, read straight from
+            // the column's buffers, are looked up, on the rows of `mask` taken word by
+            // word with the word in a register. Going through `StringArray::value`,
+            // building an item for plain tests and `Bitmap::iter` (its state kept in
+            // memory around the calls) cost as many instructions as the lookups.
             let offsets = arr.value_offsets();
             let data = arr.value_data();
             for (wi, &word) in mask.words().iter().enumerate() {

@@ -110,6 +110,19 @@ impl Bitmap {
         b
     }
 
+    /// The valid (non-null) rows of an Arrow null buffer, 64 to a word.
+    pub fn valid_rows(nulls: &arrow::buffer::NullBuffer) -> Self {
+        // `iter_padded` ends with the remainder's word even when there is no remainder.
+        let len = nulls.len();
+        let words: Vec<u64> = nulls
+            .inner()
+            .bit_chunks()
+            .iter_padded()
+            .take(len.div_ceil(64))
+            .collect();
+        Self::from_words(&words, len)
+    }
+
     /// The bits, 64 rows per word (row `i` is bit `i % 64` of word `i / 64`); bits past
     /// [`Self::len`] are clear.
     pub fn words(&self) -> &[u64] {
@@ -180,5 +193,16 @@ mod tests {
         assert_eq!(Bitmap::zeros(300).iter().next(), None);
         assert_eq!(Bitmap::zeros(0).iter().next(), None);
         assert_eq!(Bitmap::ones(130).iter().count(), 130);
+    }
+
+    #[test]
+    fn valid_rows_of_a_sliced_null_buffer() {
+        let nulls =
+            arrow::buffer::NullBuffer::from((0..200).map(|i| i % 7 != 0).collect::<Vec<bool>>())
+                .slice(3, 128);
+        let rows = Bitmap::valid_rows(&nulls);
+        assert_eq!(rows.len(), 128);
+        let expect: Vec<usize> = (0..128).filter(|i| (i + 3) % 7 != 0).collect();
+        assert_eq!(rows.iter().collect::<Vec<_>>(), expect);
     }
 }

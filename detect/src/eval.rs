@@ -33,7 +33,7 @@ use crate::compile::gate_bound::{GateBound, Literals};
 use crate::compile::{Compiled, FieldDb, KindPlan, LeafKind, Node, Prefilter};
 use crate::fields::{
     Access, ColType, DictColumn, Item, StrColumn, Values, column, extract_raw, typed_values,
-    typed_values_on,
+    typed_values_on, value_bytes,
 };
 use crate::rule::{Op, TimePart};
 use crate::top_level::top_level_strings;
@@ -714,10 +714,22 @@ impl Evaluator {
         let nulls = arr.nulls().filter(|n| n.null_count() > 0);
         if let (Some(db), true) = (db, plain.is_empty()) {
             // Only patterns (nearly every field): each row's bytes, read straight from
-            // the column's buffers, are looked up, on the rows of `mask` taken word by
-            // word with the word in a register. Going through `StringArray::value`,
+            // the column's buffers, are looked up, on the valid rows of `mask` taken word
+            // by word with the word in a register. Going through `StringArray::value`,
             // building an item for plain tests and `Bitmap::iter` (its state kept in
             // memory around the calls) cost as many instructions as the lookups.
+            let valid;
+            let mask = match nulls {
+                Some(n) => {
+                    valid = {
+                        let mut v = Bitmap::valid_rows(n);
+                        v.and(mask);
+                        v
+                    };
+                    &valid
+                }
+                None => mask,
+            };
             let offsets = arr.value_offsets();
             let data = arr.value_data();
             for (wi, &word) in mask.words().iter().enumerate() {
@@ -725,14 +737,7 @@ impl Evaluator {
                 while word != 0 {
                     let r = wi * 64 + word.trailing_zeros() as usize;
                     word &= word - 1;
-                    if nulls.is_some_and(|n| n.is_null(r)) {
-                        continue;
-                    }
-                    // Arrow's offsets are never negative (a negative one, cast, is out of
-                    // range: no bytes).
-                    let bytes = data
-                        .get(offsets[r] as usize..offsets[r + 1] as usize)
-                        .unwrap_or_default();
+                    let bytes = value_bytes(offsets, data, r);
                     let (a, b) = match cache.get(bytes) {
                         Some(range) => range,
                         None => scan_and_remember(cache, scratch, db, &kp.slots, arr.value(r))?,
@@ -1062,8 +1067,7 @@ fn rows_that_fit(
             }
             fits = Bitmap::from_words(&words, rows);
             if let Some(valid) = values.nulls().filter(|v| v.null_count() > 0) {
-                let valid: Vec<u64> = valid.inner().bit_chunks().iter_padded().collect();
-                fits.and(&Bitmap::from_words(&valid, rows));
+                fits.and(&Bitmap::valid_rows(valid));
             }
         } else {
             for r in 0..rows {

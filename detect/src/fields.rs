@@ -192,10 +192,17 @@ impl<'a> StrColumn<'a> {
             Self::Plain(a) => (a, a.is_valid(r).then_some(r)?),
             Self::Dict(d) => (d.values, d.entry(r)?),
         };
-        let o = a.value_offsets();
-        // Arrow's offsets are never negative (a negative one, cast, is out of range).
-        a.value_data().get(o[i] as usize..o[i + 1] as usize)
+        Some(value_bytes(a.value_offsets(), a.value_data(), i))
     }
+}
+
+/// Value `i`'s bytes, given a string array's offsets and data (read once for a loop
+/// over many rows). Arrow's offsets are never negative; a negative one, cast, is out of
+/// range and gives no bytes.
+#[inline]
+pub(crate) fn value_bytes<'a>(offsets: &[i32], data: &'a [u8], i: usize) -> &'a [u8] {
+    data.get(offsets[i] as usize..offsets[i + 1] as usize)
+        .unwrap_or_default()
 }
 
 /// A dictionary-encoded string column, its parts borrowed for reading row by row (the
